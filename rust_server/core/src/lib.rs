@@ -1,0 +1,42 @@
+//! The summoner relay core: everything the relay does, with no Python in it.
+//!
+//! Two thin crates put a face on this one: the `summoner-relay` binary and the
+//! `summoner_client._relay` extension module. The contract both faces serve is
+//! relay protocol version 1 (`spec/relay.md`).
+//!
+//! # Layout
+//!
+//! - [`PROTOCOL_VERSION`], [`MAX_RELAYED_LINE_BYTES`], [`VERSION`]: constants every
+//!   face re-exports, so a client can tell which contract it is talking to.
+//!
+//! The relay modules (framing, envelope, listener, handler, outbox, registry,
+//! limits, admin, server) arrive with the relay itself.
+
+/// Relay protocol version this crate implements. It changes only when the bytes on
+/// the wire change, never with the crate version.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Longest line, LF excluded, that the relay ever writes. Summoner 1.3 clients read
+/// with a 65,536-byte line limit and stop for good on a longer line, so this is a
+/// constant of the protocol, not a setting.
+pub const MAX_RELAYED_LINE_BYTES: usize = 65_536;
+
+/// Version of this crate, which is also the version of the Python package.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ceiling_matches_the_original_clients_line_limit() {
+        assert_eq!(MAX_RELAYED_LINE_BYTES, 64 * 1024);
+    }
+
+    #[test]
+    fn version_is_semver_shaped() {
+        let parts: Vec<&str> = VERSION.split('.').collect();
+        assert_eq!(parts.len(), 3, "{VERSION}");
+        assert!(parts.iter().all(|p| p.parse::<u32>().is_ok()), "{VERSION}");
+    }
+}
