@@ -6,11 +6,17 @@
 //!
 //! # Layout
 //!
+//! - [`framing`]: [`LineReader`](framing::LineReader), the byte splitter with a hard
+//!   line cap and discard mode.
+//! - [`envelope`]: encode a line once into a shared buffer; its exact length up front.
 //! - [`PROTOCOL_VERSION`], [`MAX_RELAYED_LINE_BYTES`], [`VERSION`]: constants every
 //!   face re-exports, so a client can tell which contract it is talking to.
 //!
-//! The relay modules (framing, envelope, listener, handler, outbox, registry,
-//! limits, admin, server) arrive with the relay itself.
+//! The serving modules (listener, handler, outbox, registry, limits, admin, server)
+//! arrive with the relay itself.
+
+pub mod envelope;
+pub mod framing;
 
 /// Relay protocol version this crate implements. It changes only when the bytes on
 /// the wire change, never with the crate version.
