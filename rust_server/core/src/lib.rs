@@ -9,14 +9,20 @@
 //! - [`framing`]: [`LineReader`](framing::LineReader), the byte splitter with a hard
 //!   line cap and discard mode.
 //! - [`envelope`]: encode a line once into a shared buffer; its exact length up front.
+//! - [`config`]: the JSON configuration, validated with every problem and its key path.
+//! - [`notice`]: the relay's `Warning: ...` lines.
+//! - [`error`]: [`RelayError`](error::RelayError) and [`CloseReason`](error::CloseReason).
 //! - [`PROTOCOL_VERSION`], [`MAX_RELAYED_LINE_BYTES`], [`VERSION`]: constants every
 //!   face re-exports, so a client can tell which contract it is talking to.
 //!
 //! The serving modules (listener, handler, outbox, registry, limits, admin, server)
 //! arrive with the relay itself.
 
+pub mod config;
 pub mod envelope;
+pub mod error;
 pub mod framing;
+pub mod notice;
 
 /// Relay protocol version this crate implements. It changes only when the bytes on
 /// the wire change, never with the crate version.
