@@ -15,14 +15,30 @@
 //! - [`PROTOCOL_VERSION`], [`MAX_RELAYED_LINE_BYTES`], [`VERSION`]: constants every
 //!   face re-exports, so a client can tell which contract it is talking to.
 //!
-//! The serving modules (listener, handler, outbox, registry, limits, admin, server)
-//! arrive with the relay itself.
+//! - [`outbox`]: one client's bounded queue, the slow-consumer policy, and its writer.
+//! - [`registry`]: membership and fan-out.
+//! - [`limits`]: token buckets, connection caps, quarantine.
+//! - [`metrics`]: counters kept per connection and summed on scrape.
+//! - `handler`: one connection's reader, per-line pipeline and close.
+//! - `listener`: accept loop and admission.
+//! - [`Relay`]: `bind`, then `serve(shutdown)`; ties the modules together.
 
 pub mod config;
 pub mod envelope;
 pub mod error;
 pub mod framing;
+mod handler;
+pub mod limits;
+mod listener;
+pub mod metrics;
 pub mod notice;
+pub mod outbox;
+pub mod registry;
+mod server;
+
+pub use config::Config;
+pub use error::{CloseReason, RelayError};
+pub use server::Relay;
 
 /// Relay protocol version this crate implements. It changes only when the bytes on
 /// the wire change, never with the crate version.
