@@ -226,6 +226,12 @@ impl Relay {
         Ok(())
     }
 
+    /// Jumps to the drain deadline: every remaining connection closes at once.
+    pub fn close_now(&self) {
+        self.stop.cancel();
+        self.shared.force_close.cancel();
+    }
+
     /// A snapshot of every counter of spec/relay.md §4.14, without the `summoner_relay_` prefix.
     pub fn stats(&self) -> Vec<(String, u64)> {
         let shared = &self.shared;
