@@ -248,8 +248,9 @@ pub fn parse_value(value: &Value, strict: bool) -> Result<Validated, ConfigError
     let mut checker = Checker::default();
     let config = checker.root(root);
     if strict {
-        checker.errors.append(&mut checker.warnings);
+        checker.errors.append(&mut checker.unknown);
     }
+    checker.warnings.append(&mut checker.unknown);
     checker.errors.sort_by(|a, b| a.path.cmp(&b.path));
     if checker.errors.is_empty() {
         Ok(Validated {
@@ -357,6 +358,9 @@ type Overrides<'a> = (
 #[derive(Default)]
 struct Checker {
     errors: Vec<ConfigIssue>,
+    /// Unknown keys: warnings, or errors under `strict`.
+    unknown: Vec<ConfigIssue>,
+    /// Legacy placements and other notes that never fail validation.
     warnings: Vec<ConfigIssue>,
     inert: Vec<String>,
 }
@@ -420,7 +424,7 @@ impl Checker {
                 Some((score, k)) if score >= 0.7 => format!("unknown key; did you mean '{k}'?"),
                 _ => "unknown key".to_owned(),
             };
-            self.warnings.push(ConfigIssue {
+            self.unknown.push(ConfigIssue {
                 path: section.path_of(key),
                 message,
             });
@@ -519,6 +523,15 @@ impl Checker {
             .map(Duration::from_secs_f64)
     }
 
+    /// A duration whose type admits null: absent means `default`, an explicit null means off.
+    fn optional_secs(&mut self, s: &Section<'_>, key: &str, default: Duration) -> Option<Duration> {
+        if s.map.get(key).is_some_and(Value::is_null) {
+            return None;
+        }
+        self.secs(s, key, false)
+            .or(s.get(key).map_or(Some(default), |_| None))
+    }
+
     fn root(&mut self, root: &Map<String, Value>) -> Config {
         let top = Section {
             map: root,
@@ -608,21 +621,7 @@ impl Checker {
                 None
             }
         });
-        let log_keys = s.get("log_keys").and_then(|value| match value.as_array() {
-            Some(items) if items.iter().all(Value::is_string) => Some(
-                items
-                    .iter()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect(),
-            ),
-            _ => {
-                self.error(
-                    s.path_of("log_keys"),
-                    format!("must be a list of strings, got {}", show(value)),
-                );
-                None
-            }
-        });
+        let log_keys = self.string_list(&s, "log_keys");
         LoggerConfig {
             log_level: level.unwrap_or_else(|| "INFO".to_owned()),
             enable_console_log: self.flag(&s, "enable_console_log").unwrap_or(true),
@@ -711,10 +710,7 @@ impl Checker {
             max_connections_per_ip: count(self.int(s, "max_connections_per_ip", 1, i64::MAX)),
             max_line_bytes: count(self.int(s, "max_line_bytes", 1, MAX_LINE_BYTES_LIMIT))
                 .unwrap_or(crate::MAX_RELAYED_LINE_BYTES),
-            line_timeout: match s.get("line_timeout_secs") {
-                None => Some(Duration::from_secs(30)),
-                Some(_) => self.secs(s, "line_timeout_secs", false),
-            },
+            line_timeout: self.optional_secs(s, "line_timeout_secs", Duration::from_secs(30)),
             replace_invalid_utf8: utf8.as_deref() == Some("replace"),
             max_queue_messages: max_queue_messages.unwrap_or(8_192),
             max_queue_bytes: count(self.int(s, "max_queue_bytes", 65_537, i64::MAX))
@@ -725,11 +721,7 @@ impl Checker {
             warning_interval: self
                 .secs(s, "warning_interval_secs", false)
                 .unwrap_or(Duration::from_secs(1)),
-            tcp_keepalive: match s.get("tcp_keepalive_secs") {
-                None if s.map.contains_key("tcp_keepalive_secs") => None,
-                None => Some(Duration::from_secs(30)),
-                Some(_) => self.secs(s, "tcp_keepalive_secs", false),
-            },
+            tcp_keepalive: self.optional_secs(s, "tcp_keepalive_secs", Duration::from_secs(30)),
             shutdown_drain: self
                 .secs(s, "shutdown_drain_secs", true)
                 .unwrap_or(Duration::from_secs(5)),
@@ -845,6 +837,29 @@ impl Checker {
         }
     }
 
+    /// A list of strings; each bad element is reported with its index.
+    fn string_list(&mut self, s: &Section<'_>, key: &str) -> Option<Vec<String>> {
+        let value = s.get(key)?;
+        let Some(items) = value.as_array() else {
+            self.error(
+                s.path_of(key),
+                format!("must be a list of strings, got {}", show(value)),
+            );
+            return None;
+        };
+        let mut strings = Vec::with_capacity(items.len());
+        for (index, item) in items.iter().enumerate() {
+            match item.as_str() {
+                Some(text) => strings.push(text.to_owned()),
+                None => self.error(
+                    format!("{}[{index}]", s.path_of(key)),
+                    format!("must be a string, got {}", show(item)),
+                ),
+            }
+        }
+        Some(strings)
+    }
+
     fn tokens(&mut self, s: &Section<'_>) -> Vec<String> {
         let Some(value) = s.get("auth_tokens") else {
             return Vec::new();
@@ -861,7 +876,7 @@ impl Checker {
             match item.as_str() {
                 Some(token) if is_valid_token(token) => tokens.push(token.to_owned()),
                 _ => self.error(
-                    format!("{}.{index}", s.path_of("auth_tokens")),
+                    format!("{}[{index}]", s.path_of("auth_tokens")),
                     "must be 16 to 512 printable ASCII characters (0x21-0x7E)".to_owned(),
                 ),
             }
