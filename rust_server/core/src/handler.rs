@@ -166,7 +166,10 @@ impl Handler {
     /// Handshake, membership, then lines until the connection must close.
     async fn run<R: AsyncRead + Unpin>(&mut self, rd: &mut R) -> CloseReason {
         if !self.shared.tokens.is_empty() {
-            if let Err(reason) = self.authenticate(rd).await {
+            self.shared.handshaking.fetch_add(1, Relaxed);
+            let authenticated = self.authenticate(rd).await;
+            self.shared.handshaking.fetch_sub(1, Relaxed);
+            if let Err(reason) = authenticated {
                 return reason;
             }
         }
@@ -177,6 +180,7 @@ impl Handler {
             peer: self.peer,
             outbox: Arc::clone(&self.outbox),
             counters: Arc::clone(&self.counters),
+            joined_ms: self.shared.millis_since_start(),
         }));
         tracing::info!(conn = self.id, peer = %self.peer, addr = %self.addr, "connection open");
         self.read_loop(rd).await

@@ -21,8 +21,10 @@
 //! - [`metrics`]: counters kept per connection and summed on scrape.
 //! - `handler`: one connection's reader, per-line pipeline and close.
 //! - `listener`: accept loop and admission.
+//! - `admin`: `/healthz`, `/metrics`, `/connz`.
 //! - [`Relay`]: `bind`, then `serve(shutdown)`; ties the modules together.
 
+mod admin;
 pub mod config;
 pub mod envelope;
 pub mod error;

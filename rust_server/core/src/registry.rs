@@ -26,6 +26,8 @@ pub struct Member {
     pub outbox: Arc<Outbox>,
     /// This member's counters, summed on scrape.
     pub counters: Arc<Counters>,
+    /// Milliseconds since the relay started, when it joined.
+    pub joined_ms: u64,
 }
 
 /// The current members, keyed by connection id.
@@ -95,12 +97,19 @@ impl Registry {
         }
     }
 
-    /// Sum of the members' queue depths, in lines and bytes.
-    pub fn queue_totals(&self) -> (usize, usize) {
-        self.read().values().fold((0, 0), |(lines, bytes), member| {
-            let (l, b, _, _) = member.outbox.depth();
-            (lines + l, bytes + b)
-        })
+    /// Sums over the members: queued lines and bytes, lagging and shedding members.
+    pub fn queue_totals(&self) -> (usize, usize, usize, usize) {
+        self.read()
+            .values()
+            .fold((0, 0, 0, 0), |(lines, bytes, lagging, shedding), member| {
+                let (l, b, lag, shed) = member.outbox.depth();
+                (
+                    lines + l,
+                    bytes + b,
+                    lagging + usize::from(lag),
+                    shedding + usize::from(shed),
+                )
+            })
     }
 
     /// Adds every member's counters into `into`.

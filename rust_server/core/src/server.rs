@@ -8,7 +8,7 @@
 use std::future::Future;
 use std::hash::BuildHasher;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -43,6 +43,8 @@ pub(crate) struct Shared {
     pub(crate) tracker: TaskTracker,
     /// True from shutdown step 1; `/healthz` answers 503.
     pub(crate) draining: AtomicBool,
+    /// Connections admitted but not yet members (TLS or AUTH pending).
+    pub(crate) handshaking: AtomicUsize,
     next_id: AtomicU64,
     started: Instant,
     /// Keys of the bijection that turns connection ids into masked addresses.
@@ -50,6 +52,40 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// Every counter: retired connections plus live ones, summed now.
+    pub(crate) fn counters(&self) -> Vec<(String, u64)> {
+        let live = Counters::default();
+        live.absorb(&self.metrics.retired);
+        self.registry.sum_counters(&live);
+        let mut out = Vec::new();
+        live.export(&mut out);
+        self.metrics.export(&mut out);
+        out
+    }
+
+    /// Every gauge, read now.
+    pub(crate) fn gauges(&self) -> Vec<(String, u64)> {
+        let members = self.registry.len();
+        let handshake = self.handshaking.load(Ordering::Relaxed);
+        let closing = self
+            .admission
+            .connections()
+            .saturating_sub(members + handshake);
+        let (queue_lines, queue_bytes, lagging, shedding) = self.registry.queue_totals();
+        vec![
+            (
+                "connections{state=\"handshake\"}".to_owned(),
+                handshake as u64,
+            ),
+            ("connections{state=\"member\"}".to_owned(), members as u64),
+            ("connections{state=\"closing\"}".to_owned(), closing as u64),
+            ("queue_messages".to_owned(), queue_lines as u64),
+            ("queue_bytes".to_owned(), queue_bytes as u64),
+            ("lagging_clients".to_owned(), lagging as u64),
+            ("shedding_clients".to_owned(), shedding as u64),
+        ]
+    }
+
     pub(crate) fn next_connection_id(&self) -> u64 {
         self.next_id.fetch_add(1, Ordering::Relaxed)
     }
@@ -105,6 +141,8 @@ pub struct Relay {
     shared: Arc<Shared>,
     /// The bound listener, taken by `serve`.
     listener: Mutex<Option<TcpListener>>,
+    /// The bound metrics listener, if `metrics.port` is set; taken by `serve`.
+    admin: Mutex<Option<TcpListener>>,
     /// Fired by [`Relay::stop`]; thread-safe and idempotent.
     stop: CancellationToken,
 }
@@ -135,6 +173,7 @@ impl Relay {
             force_close: CancellationToken::new(),
             tracker: TaskTracker::new(),
             draining: AtomicBool::new(false),
+            handshaking: AtomicUsize::new(0),
             next_id: AtomicU64::new(1),
             started: Instant::now(),
             mask_keys,
@@ -143,6 +182,7 @@ impl Relay {
         Ok(Self {
             shared: Arc::new(shared),
             listener: Mutex::new(None),
+            admin: Mutex::new(None),
             stop: CancellationToken::new(),
         })
     }
@@ -160,23 +200,20 @@ impl Relay {
     pub fn bind(&self) -> Result<SocketAddr, RelayError> {
         let config = &self.shared.config;
         let target = format!("{}:{}", config.host, config.port);
-        let addr = (config.host.as_str(), config.port)
-            .to_socket_addrs()
-            .and_then(|mut addrs| {
-                addrs.next().ok_or_else(|| {
-                    std::io::Error::new(std::io::ErrorKind::NotFound, "no address found")
-                })
-            })
-            .map_err(|source| RelayError::Bind {
-                addr: target.clone(),
-                source,
-            })?;
+        let addr = resolve(&config.host, config.port)?;
         let listener = listener::bind(addr, config.limits.connection_buffer_size)?;
         let local = listener.local_addr().map_err(|source| RelayError::Bind {
             addr: target,
             source,
         })?;
         *self.listener.lock().unwrap_or_else(PoisonError::into_inner) = Some(listener);
+        if let Some(port) = config.metrics.port {
+            let admin = listener::bind(resolve(&config.metrics.host, port)?, 64)?;
+            if !admin.local_addr().is_ok_and(|a| a.ip().is_loopback()) {
+                tracing::warn!(host = %config.metrics.host, "the metrics endpoint listens beyond loopback");
+            }
+            *self.admin.lock().unwrap_or_else(PoisonError::into_inner) = Some(admin);
+        }
         Ok(local)
     }
 
@@ -200,6 +237,12 @@ impl Relay {
             .ok_or(RelayError::NotBound)?;
         let shared = &self.shared;
         let sweeper = tokio::spawn(sweep_loop(Arc::clone(shared)));
+        let admin = self
+            .admin
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+            .map(|listener| tokio::spawn(crate::admin::serve(Arc::clone(shared), listener)));
         tokio::select! {
             () = listener::accept_loop(shared, &listener) => {}
             () = shutdown => {}
@@ -222,6 +265,10 @@ impl Relay {
             shared.tracker.wait().await;
         }
         sweeper.abort();
+        if let Some(admin) = admin {
+            // Step 6: the endpoint answered 503 through the drain; now it goes too.
+            admin.abort();
+        }
         tracing::info!("relay stopped");
         Ok(())
     }
@@ -232,25 +279,42 @@ impl Relay {
         self.shared.force_close.cancel();
     }
 
-    /// A snapshot of every counter of spec/relay.md §4.14, without the `summoner_relay_` prefix.
+    /// A snapshot of every counter and gauge of spec/relay.md §4.14, without the
+    /// `summoner_relay_` prefix, plus `members` and `connections` for tests and tools.
     pub fn stats(&self) -> Vec<(String, u64)> {
-        let shared = &self.shared;
-        let live = Counters::default();
-        live.absorb(&shared.metrics.retired);
-        shared.registry.sum_counters(&live);
-        let mut out = Vec::new();
-        live.export(&mut out);
-        shared.metrics.export(&mut out);
-        let (queue_lines, queue_bytes) = shared.registry.queue_totals();
+        let mut out = self.shared.counters();
+        out.extend(self.shared.gauges());
+        out.push(("members".to_owned(), self.shared.registry.len() as u64));
         out.push((
             "connections".to_owned(),
-            shared.admission.connections() as u64,
+            self.shared.admission.connections() as u64,
         ));
-        out.push(("members".to_owned(), shared.registry.len() as u64));
-        out.push(("queue_messages".to_owned(), queue_lines as u64));
-        out.push(("queue_bytes".to_owned(), queue_bytes as u64));
         out
     }
+
+    /// Where the metrics endpoint listens, once bound (`None` when it is off).
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.admin
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .and_then(|listener| listener.local_addr().ok())
+    }
+}
+
+/// The first address `host:port` resolves to.
+fn resolve(host: &str, port: u16) -> Result<SocketAddr, RelayError> {
+    (host, port)
+        .to_socket_addrs()
+        .and_then(|mut addrs| {
+            addrs.next().ok_or_else(|| {
+                std::io::Error::new(std::io::ErrorKind::NotFound, "no address found")
+            })
+        })
+        .map_err(|source| RelayError::Bind {
+            addr: format!("{host}:{port}"),
+            source,
+        })
 }
 
 fn load_tokens(config: &Config) -> Result<Vec<String>, RelayError> {

@@ -287,3 +287,69 @@ async fn requires_the_auth_line_when_tokens_are_configured() {
     assert_eq!(b.next().await, envelope(&a.local, "after"));
     relay.stop().await;
 }
+
+async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
+    let mut stream = TcpStream::connect(addr).await.expect("connect to metrics");
+    stream
+        .write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+        .await
+        .expect("request");
+    let mut response = String::new();
+    tokio::time::timeout(
+        WAIT,
+        tokio::io::AsyncReadExt::read_to_string(&mut stream, &mut response),
+    )
+    .await
+    .expect("response in time")
+    .expect("read response");
+    response
+}
+
+#[tokio::test]
+async fn counts_lines_and_serves_metrics_and_health() {
+    let relay = Running::start(json!({
+        "hyper_parameters": {"max_line_bytes": 100},
+        "metrics": {"port": 0}
+    }))
+    .await;
+    let metrics = relay.relay.metrics_addr().expect("metrics endpoint bound");
+    let mut a = relay.connect().await;
+    let mut b = relay.connect().await;
+    let mut c = relay.connect().await;
+    relay.members(3).await;
+    let mut batch: Vec<u8> = Vec::new();
+    for n in 0..10 {
+        batch.extend_from_slice(format!("{n}\n").as_bytes());
+    }
+    batch.extend_from_slice(&[b'x'; 200]);
+    batch.extend_from_slice(b"\n\xff\n");
+    a.send(&batch).await;
+    for _ in 0..10 {
+        b.next().await;
+        c.next().await;
+    }
+    a.next().await;
+    a.next().await;
+    assert_eq!(relay.stat("lines_received_total"), 12);
+    assert_eq!(relay.stat("lines_relayed_total"), 10);
+    assert_eq!(relay.stat("deliveries_total"), 20);
+    assert_eq!(relay.stat("dropped_total{reason=\"too_long\"}"), 1);
+    assert_eq!(relay.stat("dropped_total{reason=\"invalid_utf8\"}"), 1);
+    let health = http_get(metrics, "/healthz").await;
+    assert!(health.starts_with("HTTP/1.1 200 OK"), "{health}");
+    assert!(health.ends_with("{\"status\":\"ok\"}"), "{health}");
+    let text = http_get(metrics, "/metrics").await;
+    assert!(
+        text.contains("\nsummoner_relay_lines_relayed_total 10\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("summoner_relay_connections{state=\"member\"} 3"),
+        "{text}"
+    );
+    let connz = http_get(metrics, "/connz?sort=queue_bytes&limit=2").await;
+    let body = connz.split("\r\n\r\n").nth(1).expect("a body");
+    let rows: serde_json::Value = serde_json::from_str(body).expect("connz is JSON");
+    assert_eq!(rows.as_array().map(Vec::len), Some(2));
+    relay.stop().await;
+}
