@@ -21,6 +21,9 @@ pub enum RelayError {
         #[source]
         source: std::io::Error,
     },
+    /// The TLS certificate or key could not be loaded.
+    #[error("TLS: {0}")]
+    Tls(String),
     /// `serve` was called before `bind`, or twice.
     #[error("the relay is not bound: call bind() once before serve()")]
     NotBound,

@@ -22,6 +22,7 @@
 //! - `handler`: one connection's reader, per-line pipeline and close.
 //! - `listener`: accept loop and admission.
 //! - `admin`: `/healthz`, `/metrics`, `/connz`.
+//! - [`tls`]: the listener's TLS acceptor.
 //! - [`Relay`]: `bind`, then `serve(shutdown)`; ties the modules together.
 
 mod admin;
@@ -37,6 +38,7 @@ pub mod notice;
 pub mod outbox;
 pub mod registry;
 mod server;
+pub mod tls;
 
 pub use config::Config;
 pub use error::{CloseReason, RelayError};

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use futures_util::FutureExt;
 use socket2::{Domain, Protocol, SockRef, Socket, TcpKeepalive, Type};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::error::{CloseReason, RelayError};
@@ -88,7 +88,7 @@ fn hand_off(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
             let id = shared.next_connection_id();
             let task_shared = Arc::clone(shared);
             shared.tracker.spawn(async move {
-                let served = handler::serve(Arc::clone(&task_shared), stream, peer, id, slot);
+                let served = serve_admitted(Arc::clone(&task_shared), stream, peer, id, slot);
                 // A bug in one connection must not take the relay down: the panic is
                 // caught here, logged, and counted; the handler already closed the socket.
                 if AssertUnwindSafe(served).catch_unwind().await.is_err() {
@@ -109,20 +109,75 @@ fn hand_off(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
                 RefuseReason::Quarantined => Some(Notice::Quarantined),
                 RefuseReason::ShuttingDown => None,
             };
-            shared.tracker.spawn(refuse(stream, notice));
+            shared
+                .tracker
+                .spawn(refuse(Arc::clone(shared), stream, notice));
         }
     }
 }
 
-/// One non-waiting attempt at the notice, then the usual close (half-close, drain, close).
-async fn refuse(mut stream: TcpStream, notice: Option<Notice>) {
-    if let Some(notice) = notice {
-        let _ = stream.try_write(notice.text().as_bytes());
+/// Serves an admitted connection, after the TLS handshake when the listener speaks TLS.
+async fn serve_admitted(
+    shared: Arc<Shared>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    id: u64,
+    slot: crate::limits::Slot,
+) {
+    let Some(acceptor) = shared.tls.clone() else {
+        return handler::serve(shared, stream, peer, id, slot).await;
+    };
+    shared.handshaking.fetch_add(1, Relaxed);
+    let timeout = shared.config.security.handshake_timeout;
+    let handshake = tokio::time::timeout(timeout, acceptor.accept(stream)).await;
+    shared.handshaking.fetch_sub(1, Relaxed);
+    match handshake {
+        Ok(Ok(tls_stream)) => handler::serve(shared, tls_stream, peer, id, slot).await,
+        _ => {
+            tracing::warn!(conn = id, %peer, "TLS handshake failed");
+            shared
+                .metrics
+                .retire(CloseReason::TlsFailed, &Default::default());
+        }
     }
+}
+
+/// One non-waiting attempt at the notice (after the handshake, with TLS), then the usual
+/// close: half-close, drain input briefly, close.
+async fn refuse(shared: Arc<Shared>, stream: TcpStream, notice: Option<Notice>) {
+    match shared.tls.clone() {
+        None => {
+            if let Some(notice) = notice {
+                let _ = stream.try_write(notice.text().as_bytes());
+            }
+            finish_refusal(stream).await;
+        }
+        Some(acceptor) => {
+            let timeout = shared.config.security.handshake_timeout;
+            if let Ok(Ok(tls_stream)) = tokio::time::timeout(timeout, acceptor.accept(stream)).await
+            {
+                finish_refusal_tls(tls_stream, notice).await;
+            }
+        }
+    }
+}
+
+async fn finish_refusal<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S) {
     let _ = stream.shutdown().await;
     let mut scratch = [0u8; 1024];
     let _ = tokio::time::timeout(REFUSAL_DRAIN, async {
         while matches!(stream.read(&mut scratch).await, Ok(n) if n > 0) {}
     })
     .await;
+}
+
+async fn finish_refusal_tls<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    notice: Option<Notice>,
+) {
+    if let Some(notice) = notice {
+        let attempt = stream.write_all(notice.text().as_bytes());
+        let _ = tokio::time::timeout(REFUSAL_DRAIN, attempt).await;
+    }
+    finish_refusal(stream).await;
 }

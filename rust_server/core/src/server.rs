@@ -26,13 +26,14 @@ use crate::outbox::QueuePolicy;
 use crate::registry::Registry;
 
 /// Everything the listener and the connection tasks share.
-#[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) config: Config,
     pub(crate) registry: Registry,
     pub(crate) admission: Arc<Admission>,
     pub(crate) metrics: Metrics,
     pub(crate) policy: QueuePolicy,
+    /// Set when the listener speaks TLS only.
+    pub(crate) tls: Option<tokio_rustls::TlsAcceptor>,
     /// Accepted auth tokens (config and token file); empty means auth is off.
     pub(crate) tokens: Vec<String>,
     /// Cancelled at shutdown step 2: readers stop, members get N3 and drain.
@@ -136,7 +137,6 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// The relay: construct with a validated config, [`bind`](Relay::bind), then
 /// [`serve`](Relay::serve).
-#[derive(Debug)]
 pub struct Relay {
     shared: Arc<Shared>,
     /// The bound listener, taken by `serve`.
@@ -155,6 +155,10 @@ impl Relay {
     /// [`RelayError::Config`] when the token file cannot be read or holds an invalid token.
     pub fn new(config: Config) -> Result<Self, RelayError> {
         let tokens = load_tokens(&config)?;
+        let tls = match &config.security.tls {
+            Some((cert, key)) => Some(crate::tls::acceptor(cert, key)?),
+            None => None,
+        };
         let random = std::collections::hash_map::RandomState::new();
         let mask_keys = config
             .security
@@ -169,6 +173,7 @@ impl Relay {
             registry: Registry::default(),
             metrics: Metrics::default(),
             tokens,
+            tls,
             stop_reading: CancellationToken::new(),
             force_close: CancellationToken::new(),
             tracker: TaskTracker::new(),
