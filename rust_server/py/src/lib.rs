@@ -39,6 +39,25 @@ fn check_config(config_json: &str, strict: bool) -> Vec<(String, String)> {
     }
 }
 
+/// Installs the process-wide log subscriber (stderr) at the configured level, once.
+///
+/// Only the faces install a subscriber; the core only emits events. A second relay in the
+/// same process keeps the first one's subscriber.
+fn install_subscriber(level: &str) {
+    let directive = match level {
+        "OFF" => "off",
+        "TRACE" => "trace",
+        "DEBUG" => "debug",
+        "INFO" => "info",
+        "WARNING" | "WARN" => "warn",
+        _ => "error",
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(directive))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
 fn to_py_error(error: RelayError) -> PyErr {
     match error {
         RelayError::Config(errors) => {
@@ -67,6 +86,7 @@ impl PyRelay {
     fn new(name: String, config_json: &str) -> PyResult<Self> {
         let validated = config::parse(config_json, false)
             .map_err(|errors| to_py_error(RelayError::Config(errors)))?;
+        install_subscriber(&validated.config.logger.log_level);
         let mut builder = tokio::runtime::Builder::new_multi_thread();
         if let Some(threads) = validated.config.limits.worker_threads {
             builder.worker_threads(threads);
