@@ -29,7 +29,14 @@ IMPORT_TABLE: dict[str, set[str]] = {
         "DEFAULT_VERSION",
     },
     "summoner_client.protocol.validation": {"hook_priority_order", "_check_param_and_return"},
-    "summoner_client.utils": {"load_config"},
+    "summoner_client.utils": {
+        "load_config", "format_addr", "remove_last_newline", "ensure_trailing_newline",
+        "get_callable_source", "is_jsonable", "fully_recover_json",
+    },
+    "summoner_client.logger": {
+        "get_logger", "configure_logger", "Logger", "SafeStreamHandler", "BaseFormatter",
+        "TextFormatter", "JsonFormatter",
+    },
     "summoner_client.server": {"SummonerServer"},
     "summoner_client.errors": {
         "SummonerError", "ConfigError", "RegistrationError", "FlowSyntaxError", "ConnectionClosed",
