@@ -11,6 +11,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use futures_util::FutureExt;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -31,6 +32,10 @@ use crate::server::Shared;
 const LINES_PER_TURN: usize = 64;
 /// Read buffer kept by an idle connection; a long line grows it only while in progress.
 const IDLE_BUFFER_BYTES: usize = 4 * 1024;
+/// Room asked for while a sender keeps the buffer full: one syscall per ~64 KiB of
+/// input instead of per 4 KiB. The buffer goes back to `IDLE_BUFFER_BYTES` as soon as
+/// a read would wait (spec/relay.md §4.3, buffer hygiene).
+const BUSY_READ_BYTES: usize = 64 * 1024;
 /// How long a closing connection keeps reading and discarding, so unread input does
 /// not make the OS reset the connection and destroy the final lines in flight.
 const CLOSE_DRAIN: Duration = Duration::from_secs(1);
@@ -87,6 +92,8 @@ pub(crate) struct Handler {
     bucket: Option<TokenBucket>,
     line_started: Option<Instant>,
     last_read: Instant,
+    /// The last read filled all the room it had: more input is probably waiting.
+    busy: bool,
     member: bool,
 }
 
@@ -115,10 +122,12 @@ impl Handler {
                 now.into_std(),
             )
         });
+        let counters = Arc::new(Counters::default());
+        shared.track(id, Arc::clone(&counters));
         Self {
             outbox: Arc::new(Outbox::new(shared.policy.clone())),
             reader: LineReader::new(limits.max_line_bytes),
-            counters: Arc::new(Counters::default()),
+            counters,
             conn: Arc::new(ConnState {
                 cancel: CancellationToken::new(),
                 reason: OnceLock::new(),
@@ -133,6 +142,7 @@ impl Handler {
             bucket,
             line_started: None,
             last_read: now,
+            busy: false,
             member: false,
         }
     }
@@ -223,19 +233,19 @@ impl Handler {
             if let Err(reason) = self.process_buffered().await {
                 return reason;
             }
-            if self.buf.is_empty() && self.buf.capacity() > 4 * IDLE_BUFFER_BYTES {
-                // A long line has passed: give its memory back.
-                self.buf = BytesMut::with_capacity(IDLE_BUFFER_BYTES);
-            }
-            self.buf.reserve(IDLE_BUFFER_BYTES / 4);
-            let deadline = self.next_deadline();
-            let read = tokio::select! {
-                biased;
-                () = self.conn.cancel.cancelled() => {
-                    return self.conn.reason.get().copied().unwrap_or(CloseReason::IoError);
+            let read = match self.read_now(rd) {
+                Some(read) => Some(read),
+                None => {
+                    let deadline = self.next_deadline();
+                    tokio::select! {
+                        biased;
+                        () = self.conn.cancel.cancelled() => {
+                            return self.conn.reason.get().copied().unwrap_or(CloseReason::IoError);
+                        }
+                        () = self.shared.stop_reading.cancelled() => return CloseReason::Shutdown,
+                        read = read_until(rd, &mut self.buf, deadline) => read,
+                    }
                 }
-                () = self.shared.stop_reading.cancelled() => return CloseReason::Shutdown,
-                read = read_until(rd, &mut self.buf, deadline) => read,
             };
             match read {
                 Some(Ok(0)) => {
@@ -245,6 +255,7 @@ impl Handler {
                 Some(Ok(n)) => {
                     self.counters.bytes_received.fetch_add(n as u64, Relaxed);
                     self.last_read = Instant::now();
+                    self.busy = self.buf.len() == self.buf.capacity();
                 }
                 Some(Err(_)) => return CloseReason::IoError,
                 None => {
@@ -254,6 +265,34 @@ impl Handler {
                 }
             }
         }
+    }
+
+    /// Sizes the read buffer for the next read, and reads at once when that cannot wait.
+    ///
+    /// A busy sender gets [`BUSY_READ_BYTES`] of room. A grown buffer with nothing in
+    /// progress is kept only if input is already waiting: one read is tried without
+    /// waiting, and if it would wait the buffer shrinks back to [`IDLE_BUFFER_BYTES`]
+    /// before the reader blocks, so an idle connection never holds more.
+    fn read_now<R: AsyncRead + Unpin>(&mut self, rd: &mut R) -> Option<std::io::Result<usize>> {
+        let grown = self.buf.capacity() > 4 * IDLE_BUFFER_BYTES;
+        if self.buf.is_empty() && grown {
+            let closing =
+                self.conn.cancel.is_cancelled() || self.shared.stop_reading.is_cancelled();
+            if self.busy && !closing {
+                if let Some(read) = rd.read_buf(&mut self.buf).now_or_never() {
+                    return Some(read);
+                }
+            }
+            // Nothing waiting (or a long line has passed): give the memory back.
+            self.buf = BytesMut::with_capacity(IDLE_BUFFER_BYTES);
+        }
+        let room = if self.busy {
+            BUSY_READ_BYTES
+        } else {
+            IDLE_BUFFER_BYTES / 4
+        };
+        self.buf.reserve(room);
+        None
     }
 
     /// Runs every complete line in the buffer through the pipeline.
@@ -400,7 +439,7 @@ impl Handler {
     }
 
     /// The close steps of §4.10, run on every path.
-    async fn close<R, W>(self, reason: CloseReason, rd: &mut R, writer: JoinHandle<W>)
+    async fn close<R, W>(mut self, reason: CloseReason, rd: &mut R, writer: JoinHandle<W>)
     where
         R: AsyncRead + Unpin,
         W: AsyncWrite + Unpin,
@@ -429,7 +468,7 @@ impl Handler {
         if !matches!(reason, CloseReason::ClientClosed | CloseReason::IoError) {
             self.drain_input(rd).await;
         }
-        self.shared.metrics.retire(reason, &self.counters);
+        self.shared.retire(self.id, reason);
         tracing::info!(
             conn = self.id,
             peer = %self.peer,
@@ -441,13 +480,17 @@ impl Handler {
         );
     }
 
-    async fn drain_input<R: AsyncRead + Unpin>(&self, rd: &mut R) {
-        let mut scratch = [0u8; 4096];
+    /// Reads and throws away input for at most [`CLOSE_DRAIN`]. The scratch space is the
+    /// connection's own read buffer, so the task's future holds no buffer of its own.
+    async fn drain_input<R: AsyncRead + Unpin>(&mut self, rd: &mut R) {
         let deadline = Instant::now() + CLOSE_DRAIN;
+        let mut scratch = std::mem::take(&mut self.buf);
         loop {
+            scratch.clear();
+            scratch.reserve(IDLE_BUFFER_BYTES);
             let read = tokio::select! {
                 () = self.shared.force_close.cancelled() => return,
-                read = tokio::time::timeout_at(deadline, rd.read(&mut scratch)) => read,
+                read = tokio::time::timeout_at(deadline, rd.read_buf(&mut scratch)) => read,
             };
             match read {
                 Ok(Ok(n)) if n > 0 => continue,
@@ -489,5 +532,38 @@ mod tests {
             3,
         ));
         assert_eq!(address_string(scoped), "[fe80::1%3]:7");
+    }
+}
+#[cfg(test)]
+mod size_probe {
+    #[test]
+    fn print_sizes() {
+        use super::*;
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
+        rt.block_on(async {
+            let config = crate::config::Config::default();
+            let relay = crate::Relay::new(config).expect("relay");
+            let shared = relay.shared_for_probe();
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            let addr = listener.local_addr().expect("addr");
+            let _c = tokio::net::TcpStream::connect(addr).await.expect("c");
+            let (s, peer) = listener.accept().await.expect("a");
+            let slot = shared.admission.admit(ip_key(peer), std::time::Instant::now()).expect("slot");
+            let fut = crate::listener::serve_admitted_probe(Arc::clone(&shared), s, peer, 1, slot);
+            eprintln!("serve_admitted future: {}", std::mem::size_of_val(&fut));
+            let (s, peer) = listener.accept().await.expect("a");
+            let slot = shared.admission.admit(ip_key(peer), std::time::Instant::now()).expect("slot");
+            let fut = serve(Arc::clone(&shared), s, peer, 1, slot);
+            eprintln!("serve future: {}", std::mem::size_of_val(&fut));
+            let h = Handler::new(Arc::clone(&shared), peer, 2);
+            eprintln!("handler: {}", std::mem::size_of_val(&h));
+            eprintln!("outbox: {}", std::mem::size_of::<Outbox>());
+            eprintln!("counters: {}", std::mem::size_of::<Counters>());
+            let (_r, w) = tokio::io::split(tokio::io::empty());
+            let mut sink = tokio::io::sink();
+            let wf = h.outbox.write_loop(&mut sink, Duration::from_secs(1), &h.counters, || {});
+            eprintln!("write_loop future: {}", std::mem::size_of_val(&wf));
+            drop(w);
+        });
     }
 }

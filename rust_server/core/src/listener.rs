@@ -94,9 +94,7 @@ fn hand_off(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
                 if AssertUnwindSafe(served).catch_unwind().await.is_err() {
                     tracing::error!(conn = id, %peer, "connection task panicked");
                     task_shared.registry.leave(id);
-                    task_shared
-                        .metrics
-                        .retire(CloseReason::Internal, &Default::default());
+                    task_shared.retire(id, CloseReason::Internal);
                 }
             });
         }
@@ -135,9 +133,7 @@ async fn serve_admitted(
         Ok(Ok(tls_stream)) => handler::serve(shared, tls_stream, peer, id, slot).await,
         _ => {
             tracing::warn!(conn = id, %peer, "TLS handshake failed");
-            shared
-                .metrics
-                .retire(CloseReason::TlsFailed, &Default::default());
+            shared.retire(id, CloseReason::TlsFailed);
         }
     }
 }
@@ -180,4 +176,15 @@ async fn finish_refusal_tls<S: AsyncRead + AsyncWrite + Unpin>(
         let _ = tokio::time::timeout(REFUSAL_DRAIN, attempt).await;
     }
     finish_refusal(stream).await;
+}
+
+#[cfg(test)]
+pub(crate) fn serve_admitted_probe(
+    shared: Arc<Shared>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    id: u64,
+    slot: crate::limits::Slot,
+) -> impl std::future::Future {
+    AssertUnwindSafe(serve_admitted(shared, stream, peer, id, slot)).catch_unwind()
 }

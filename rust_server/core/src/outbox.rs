@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use bytes::{Buf, Bytes};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 use crate::config::Limits;
 use crate::error::CloseReason;
@@ -22,8 +23,13 @@ use crate::notice::Notice;
 
 /// Notices may exceed the queue bounds by this many, so a full queue can still be told why.
 const NOTICE_RESERVE: usize = 16;
-/// Lines per writer batch: enough to amortise a syscall, small enough to stay fair.
-const BATCH_LINES: usize = 64;
+/// Lines per writer batch: the most slices one `writev` takes on Linux (IOV_MAX), so a
+/// recipient that has fallen behind catches up with few syscalls. `BATCH_BYTES` bounds
+/// the batch for long lines, and every write yields to the runtime when the socket is
+/// full, so a large batch costs no fairness.
+const BATCH_LINES: usize = 1024;
+/// Minimum gap between two "lagging" log lines for one recipient (spec/relay.md §4.8).
+const LAG_LOG_INTERVAL: Duration = Duration::from_secs(10);
 /// Bytes per writer batch.
 const BATCH_BYTES: usize = 256 * 1024;
 
@@ -95,6 +101,8 @@ struct State {
     /// The fan-out side decided to disconnect this client as a slow consumer.
     doomed: bool,
     last_notice: [Option<Instant>; 13],
+    /// When "lagging" was last logged for this recipient.
+    lag_logged: Option<Instant>,
 }
 
 /// A client's bounded outbound queue.
@@ -105,6 +113,9 @@ pub struct Outbox {
     state: Mutex<State>,
     /// Wakes the writer when there is something to do.
     ready: Notify,
+    /// Cancelled when fan-out decides this client is a slow consumer, so a writer stuck
+    /// on a full socket stops at once.
+    doom: CancellationToken,
     policy: QueuePolicy,
 }
 
@@ -114,6 +125,7 @@ impl Outbox {
         Self {
             state: Mutex::new(State::default()),
             ready: Notify::new(),
+            doom: CancellationToken::new(),
             policy,
         }
     }
@@ -145,6 +157,7 @@ impl Outbox {
             state.queue.clear();
             state.bytes = 0;
             drop(state);
+            self.doom.cancel();
             self.ready.notify_one();
             return Offer::Disconnected;
         }
@@ -158,7 +171,15 @@ impl Outbox {
         });
         if policy.throttle.is_some_and(|t| depth + 1 >= t) && !state.lagging {
             state.lagging = true;
-            tracing::warn!(depth = depth + 1, "recipient is lagging");
+            // One line per recipient per LAG_LOG_INTERVAL, however often the queue refills.
+            let now = Instant::now();
+            if state
+                .lag_logged
+                .is_none_or(|at| now.duration_since(at) >= LAG_LOG_INTERVAL)
+            {
+                state.lag_logged = Some(now);
+                tracing::warn!(depth = depth + 1, "recipient is lagging");
+            }
         }
         let was_empty = depth == 0;
         drop(state);
@@ -299,6 +320,8 @@ impl Outbox {
     /// The writer: drains this outbox into `writer` until finished, doomed, or broken.
     ///
     /// Returns `None` after a clean finish, or the reason the connection must close.
+    /// Dooming interrupts a write that is stuck on a full socket: a slow consumer is
+    /// let go at once, not when its socket next drains or the write timeout fires.
     pub async fn write_loop<W: AsyncWrite + Unpin>(
         &self,
         writer: &mut W,
@@ -318,14 +341,33 @@ impl Outbox {
                 Next::Batch => {}
             }
             let sent: usize = batch.iter().map(Bytes::len).sum();
-            if let Err(reason) = write_batch(writer, &mut batch, write_timeout, &on_progress).await
-            {
+            let mut cursor = Cursor::default();
+            let written = tokio::select! {
+                biased;
+                () = self.doom.cancelled() => Err(CloseReason::SlowConsumer),
+                written = write_batch(writer, &mut batch, &mut cursor, write_timeout, &on_progress) => written,
+            };
+            if let Err(reason) = written {
+                // The reason line goes out only between lines: after half an envelope it
+                // would corrupt both.
+                if reason != CloseReason::IoError && !cursor.mid_line {
+                    try_write_once(writer, Notice::SlowConsumer.text().as_bytes()).await;
+                }
                 return Some(reason);
             }
             counters.deliveries.fetch_add(envelopes, Relaxed);
             counters.bytes_sent.fetch_add(sent as u64, Relaxed);
         }
     }
+}
+
+/// How far a batch has been written.
+#[derive(Debug, Default)]
+struct Cursor {
+    /// Lines of the batch written completely.
+    first: usize,
+    /// Whether the next line was written in part.
+    mid_line: bool,
 }
 
 /// One write attempt that does not wait: polls the write once and gives up if it is pending.
@@ -339,12 +381,15 @@ async fn try_write_once<W: AsyncWrite + Unpin>(writer: &mut W, bytes: &[u8]) {
 async fn write_batch<W: AsyncWrite + Unpin>(
     writer: &mut W,
     batch: &mut Vec<Bytes>,
+    cursor: &mut Cursor,
     write_timeout: Duration,
     on_progress: &impl Fn(),
 ) -> Result<(), CloseReason> {
-    let mut first = 0;
-    while first < batch.len() {
-        let slices: Vec<IoSlice<'_>> = batch[first..].iter().map(|b| IoSlice::new(b)).collect();
+    while cursor.first < batch.len() {
+        let slices: Vec<IoSlice<'_>> = batch[cursor.first..]
+            .iter()
+            .map(|b| IoSlice::new(b))
+            .collect();
         let written =
             match tokio::time::timeout(write_timeout, writer.write_vectored(&slices)).await {
                 Err(_) => return Err(CloseReason::WriteTimeout),
@@ -354,12 +399,14 @@ async fn write_batch<W: AsyncWrite + Unpin>(
         on_progress();
         let mut left = written;
         while left > 0 {
-            let head = &mut batch[first];
+            let head = &mut batch[cursor.first];
             if left >= head.len() {
                 left -= head.len();
-                first += 1;
+                cursor.first += 1;
+                cursor.mid_line = false;
             } else {
                 head.advance(left);
+                cursor.mid_line = true;
                 left = 0;
             }
         }

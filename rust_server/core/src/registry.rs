@@ -111,11 +111,4 @@ impl Registry {
                 )
             })
     }
-
-    /// Adds every member's counters into `into`.
-    pub fn sum_counters(&self, into: &Counters) {
-        for member in self.read().values() {
-            into.absorb(&member.counters);
-        }
-    }
 }

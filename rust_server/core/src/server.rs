@@ -5,6 +5,7 @@
 //! stop accepting, stop reading, notify and drain, then close whatever is left at the
 //! deadline.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::hash::BuildHasher;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -18,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
-use crate::error::RelayError;
+use crate::error::{CloseReason, RelayError};
 use crate::limits::Admission;
 use crate::listener;
 use crate::metrics::{Counters, Metrics};
@@ -44,6 +45,9 @@ pub(crate) struct Shared {
     pub(crate) tracker: TaskTracker,
     /// True from shutdown step 1; `/healthz` answers 503.
     pub(crate) draining: AtomicBool,
+    /// Counters of every open connection, member or not, until it retires. A std mutex:
+    /// held for a map operation or one scrape's sum, never across an await.
+    connections: Mutex<HashMap<u64, Arc<Counters>>>,
     /// Connections admitted but not yet members (TLS or AUTH pending).
     pub(crate) handshaking: AtomicUsize,
     next_id: AtomicU64,
@@ -53,11 +57,37 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// Every counter: retired connections plus live ones, summed now.
+    /// Tracks a new connection's counters until it retires.
+    pub(crate) fn track(&self, id: u64, counters: Arc<Counters>) {
+        self.live_counters().insert(id, counters);
+    }
+
+    /// Records a closed connection: its counters move into the retired totals under the
+    /// same lock a scrape takes, so no scrape ever sees them twice or not at all.
+    /// A connection that never got counters (a failed TLS handshake) retires with none.
+    pub(crate) fn retire(&self, id: u64, reason: CloseReason) {
+        let mut live = self.live_counters();
+        let counters = live.remove(&id).unwrap_or_default();
+        self.metrics.retire(reason, &counters);
+    }
+
+    fn live_counters(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<Counters>>> {
+        self.connections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Every counter: retired connections plus live ones (members or not), summed now.
     pub(crate) fn counters(&self) -> Vec<(String, u64)> {
-        let live = Counters::default();
-        live.absorb(&self.metrics.retired);
-        self.registry.sum_counters(&live);
+        let total = Counters::default();
+        {
+            let live = self.live_counters();
+            total.absorb(&self.metrics.retired);
+            for counters in live.values() {
+                total.absorb(counters);
+            }
+        }
+        let live = total;
         let mut out = Vec::new();
         live.export(&mut out);
         self.metrics.export(&mut out);
@@ -179,6 +209,7 @@ impl Relay {
             tracker: TaskTracker::new(),
             draining: AtomicBool::new(false),
             handshaking: AtomicUsize::new(0),
+            connections: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             started: Instant::now(),
             mask_keys,
@@ -220,6 +251,11 @@ impl Relay {
             *self.admin.lock().unwrap_or_else(PoisonError::into_inner) = Some(admin);
         }
         Ok(local)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn shared_for_probe(&self) -> Arc<Shared> {
+        Arc::clone(&self.shared)
     }
 
     /// Starts a graceful shutdown; callable from any thread, before or during `serve`.
