@@ -539,20 +539,31 @@ mod size_probe {
     #[test]
     fn print_sizes() {
         use super::*;
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("rt");
         rt.block_on(async {
             let config = crate::config::Config::default();
             let relay = crate::Relay::new(config).expect("relay");
             let shared = relay.shared_for_probe();
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
             let addr = listener.local_addr().expect("addr");
             let _c = tokio::net::TcpStream::connect(addr).await.expect("c");
             let (s, peer) = listener.accept().await.expect("a");
-            let slot = shared.admission.admit(ip_key(peer), std::time::Instant::now()).expect("slot");
+            let slot = shared
+                .admission
+                .admit(ip_key(peer), std::time::Instant::now())
+                .expect("slot");
             let fut = crate::listener::serve_admitted_probe(Arc::clone(&shared), s, peer, 1, slot);
             eprintln!("serve_admitted future: {}", std::mem::size_of_val(&fut));
             let (s, peer) = listener.accept().await.expect("a");
-            let slot = shared.admission.admit(ip_key(peer), std::time::Instant::now()).expect("slot");
+            let slot = shared
+                .admission
+                .admit(ip_key(peer), std::time::Instant::now())
+                .expect("slot");
             let fut = serve(Arc::clone(&shared), s, peer, 1, slot);
             eprintln!("serve future: {}", std::mem::size_of_val(&fut));
             let h = Handler::new(Arc::clone(&shared), peer, 2);
@@ -561,7 +572,9 @@ mod size_probe {
             eprintln!("counters: {}", std::mem::size_of::<Counters>());
             let (_r, w) = tokio::io::split(tokio::io::empty());
             let mut sink = tokio::io::sink();
-            let wf = h.outbox.write_loop(&mut sink, Duration::from_secs(1), &h.counters, || {});
+            let wf = h
+                .outbox
+                .write_loop(&mut sink, Duration::from_secs(1), &h.counters, || {});
             eprintln!("write_loop future: {}", std::mem::size_of_val(&wf));
             drop(w);
         });
