@@ -38,6 +38,8 @@ _TERMINATION_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 class _Backend(Protocol):
     """What both relays offer the launcher: bind, a blocking serve, and a thread-safe stop."""
 
+    label: str
+
     def bind(self) -> tuple[str, int]: ...
     def serve(self) -> None: ...
     def stop(self) -> None: ...
@@ -46,6 +48,8 @@ class _Backend(Protocol):
 
 class _NativeBackend:
     """The Rust relay; ``serve`` releases the GIL and runs Python signal handlers as it waits."""
+
+    label = "rust"
 
     def __init__(self, name: str, config: RelayConfig) -> None:
         try:
@@ -75,6 +79,8 @@ class _NativeBackend:
 
 class _PythonBackend:
     """The asyncio relay on an event loop of its own, driven from whichever thread serves."""
+
+    label = "python"
 
     def __init__(self, name: str, config: RelayConfig) -> None:
         from summoner_client.server.python_relay import PythonRelay  # noqa: PLC0415 - loaded on demand
@@ -128,7 +134,8 @@ class SummonerServer:
             ServerLaunchError: No native module for a native config, or the address cannot be bound.
         """
         backend = self._backend(host, port, config_path, config_dict)
-        _bind(backend)
+        bound_host, bound_port = _bind(backend)
+        _log.info("relay %s listening on %s:%d (%s)", self.name, bound_host, bound_port, backend.label)
         with _stop_on_signals(backend.stop):
             backend.serve()
 
