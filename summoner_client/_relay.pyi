@@ -61,3 +61,10 @@ class Relay:
 
     def stats(self) -> dict[str, int]:
         """A snapshot of the relay's counters (names of spec/relay.md §4.14 without the prefix)."""
+
+    def metrics_address(self) -> tuple[str, int] | None:
+        """Where ``/healthz``, ``/metrics`` and ``/connz`` are served: ``(host, port)``.
+
+        ``None`` before ``bind()`` and when ``metrics.port`` is null (the endpoint is off). A
+        configured port 0 is resolved to the port picked. Stays the same while serving and after.
+        """

@@ -8,7 +8,8 @@ original raised in the same situation, so existing ``except ValueError`` clauses
     ├── ConfigError(ValueError)            .issues: list[ConfigIssue(path, message)]
     ├── RegistrationError(ValueError)      bad handler, duplicate route, unknown state
     │   ├── HandlerSignatureError(TypeError)   not async, wrong arity, rejected annotation
-    │   └── FlowStateError(RuntimeError)       a decorator needs the flow active first
+    │   ├── FlowStateError(RuntimeError)       a decorator needs the flow active first
+    │   └── DnaError                       DNA that cannot be replayed: no source, an unresolvable name
     ├── FlowSyntaxError(ValueError)        .line .column .snippet: TRIGGERS text, tokens, routes
     ├── FlowTypeError(TypeError)           a flow object given a value of the wrong type
     ├── TriggersNotFoundError(FileNotFoundError)   .path: no TRIGGERS file where it was looked for
@@ -19,13 +20,20 @@ original raised in the same situation, so existing ``except ValueError`` clauses
     ├── ConnectionClosed(ConnectionError)  .reason
     │   └── ServerDisconnected             the original's name; raised at EOF
     ├── PublishQueueFull(asyncio.QueueFull)    publish outbox at its bound
-    ├── ClientNotRunning(RuntimeError)     publish with no run to drain the queue
-    └── ServerLaunchError                  .address .cause
+    ├── ClientNotRunning(RuntimeError)     no run to drain the publish queue; submit to an unstarted thread
+    ├── ServerLaunchError                  .address .cause
+    ├── WouldBlockLoop(RuntimeError)       .call: a blocking wait on the loop's own thread (would deadlock)
+    ├── HandleTimeout(TimeoutError)        .timeout: a thread handle's result not ready in time
+    ├── HandleCancelled(concurrent.futures.CancelledError)   .call: a thread handle cancelled or dropped
+    ├── SlotClosed(RuntimeError)           .name: submit to an AsyncSlot after close()
+    ├── DnaTypeError(TypeError)            a DNA source or replay argument of the wrong type
+    └── DnaKeyError(KeyError)              a ClientMerger source dict without a known key
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 from typing import NamedTuple
 
 __all__ = [
@@ -33,9 +41,14 @@ __all__ = [
     "ConfigError",
     "ConfigIssue",
     "ConnectionClosed",
+    "DnaError",
+    "DnaKeyError",
+    "DnaTypeError",
     "FlowStateError",
     "FlowSyntaxError",
     "FlowTypeError",
+    "HandleCancelled",
+    "HandleTimeout",
     "HandlerSignatureError",
     "LineTooLongError",
     "PayloadEncodeError",
@@ -44,9 +57,11 @@ __all__ = [
     "RegistrationError",
     "ServerDisconnected",
     "ServerLaunchError",
+    "SlotClosed",
     "SummonerError",
     "TriggersNotFoundError",
     "UnsupportedVersionError",
+    "WouldBlockLoop",
 ]
 
 
@@ -165,13 +180,66 @@ class PublishQueueFull(SummonerError, asyncio.QueueFull):
 
 
 class ClientNotRunning(SummonerError, RuntimeError):
-    """A publish that would have to wait, but no run is active to drain the queue."""
+    """A call that needs a running client: a publish that would wait with no run to drain the queue, or a
+    submit to a ``ClientThread`` that was never started."""
 
 
 class ServerLaunchError(SummonerError):
     """The relay could not start: no native module, or the address could not be bound."""
 
-    def __init__(self, message: str, *, address: str | None = None, cause: BaseException | None = None) -> None:
+    def __init__(
+        self, message: str, *, address: str | None = None, cause: BaseException | None = None
+    ) -> None:
         self.address = address
         self.cause = cause
         super().__init__(message)
+
+
+class WouldBlockLoop(SummonerError, RuntimeError):
+    """A blocking wait called on the thread that runs the loop it waits for; it would never return."""
+
+    def __init__(self, call: str) -> None:
+        self.call = call
+        super().__init__(
+            f"{call} would block the event loop's own thread and deadlock; await the result instead"
+        )
+
+
+class HandleTimeout(SummonerError, TimeoutError):
+    """A call submitted to a client thread had not finished within ``timeout`` seconds; it keeps running."""
+
+    def __init__(self, timeout: float | None) -> None:
+        self.timeout = timeout
+        super().__init__(f"the call did not finish within {timeout} s")
+
+
+class HandleCancelled(SummonerError, concurrent.futures.CancelledError):
+    """A call submitted to a client thread was cancelled, or dropped because the thread stopped."""
+
+    def __init__(self, call: str) -> None:
+        self.call = call
+        super().__init__(f"{call} was cancelled")
+
+
+class SlotClosed(SummonerError, RuntimeError):
+    """``AsyncSlot.submit`` after ``close()``: the slot's thread and loop are gone."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"AsyncSlot {name!r} is closed; create a new slot")
+
+
+class DnaError(RegistrationError):
+    """A DNA entry that cannot be turned back into a handler; the message names the entry."""
+
+
+class DnaTypeError(SummonerError, TypeError):
+    """A DNA list, source or replay argument of the wrong type."""
+
+
+class DnaKeyError(SummonerError, KeyError):
+    """A ``ClientMerger`` source dict with none of ``client``, ``dna_list``, ``dna_path``."""
+
+    def __str__(self) -> str:
+        # KeyError's str() is the repr of its argument; a sentence reads better in a traceback.
+        return str(self.args[0]) if self.args else ""

@@ -18,7 +18,7 @@ import sys
 import threading
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from pydantic import TypeAdapter
 
@@ -39,6 +39,9 @@ from summoner_client.config.loading import load_client_config
 from summoner_client.errors import ServerDisconnected
 from summoner_client.logger import configure_logger
 from summoner_client.protocol.process import ClientIntent
+
+if TYPE_CHECKING:
+    from summoner_client.threads import ClientThread
 
 __all__ = ["SendInvocation", "ServerDisconnected", "SummonerClient", "TimedSenderRuntime"]
 
@@ -492,6 +495,44 @@ class SummonerClient(RegistrationSurface, PublishingMixin, defaults.ClientDefaul
         if self._fatal is not None:
             fatal, self._fatal = self._fatal, None
             raise fatal
+
+    async def wait_stopped(self) -> None:
+        """Wait until a run started with :meth:`start` ends on its own (quit, abort, retries
+        exhausted), without asking it to stop; returns at once when no run is active.
+
+        Errors of the run are not raised here: :meth:`stop` raises them, so they surface once.
+        """
+        task = self._run_task
+        if task is not None:
+            await asyncio.wait({task})
+
+    def dna(self, include_context: bool = False) -> str:
+        """This client's handlers as DNA: a JSON array (client spec §10.1).
+
+        Args:
+            include_context: Add the ``__context__`` entry (imports, globals, recipes) that
+                ``ClientTranslation`` needs to rebuild the handlers elsewhere.
+        """
+        from summoner_client.dna.export import dna  # noqa: PLC0415 - dna imports the client package
+
+        return dna(self, include_context)
+
+    def start_in_thread(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 8888,
+        *,
+        config_path: str | None = None,
+        config_dict: dict[str, Any] | None = None,
+    ) -> ClientThread:
+        """Run this client on a thread of its own, with its own event loop; return the handle.
+
+        The handle publishes, submits coroutines and stops the client from any thread
+        (see :class:`summoner_client.threads.ClientThread`).
+        """
+        from summoner_client.threads import ClientThread  # noqa: PLC0415 - threads imports the client
+
+        return ClientThread(self, host, port, config_path=config_path, config_dict=config_dict).start()
 
     async def __aenter__(self) -> SummonerClient:
         await self.start()

@@ -36,7 +36,7 @@ _CLOSE_TIMEOUT: Final = 1.0
 _wire = logging.getLogger("summoner_client.wire")
 
 
-class _SessionOver(Exception):  # noqa: N818 - a control-flow signal, not an error
+class _SessionOver(Exception):
     """Raised by ``_end_loop`` once the graceful steps are done: it makes the group cancel the rest."""
 
 

@@ -44,6 +44,7 @@ class _Backend(Protocol):
     def serve(self) -> None: ...
     def stop(self) -> None: ...
     def stats(self) -> dict[str, int]: ...
+    def metrics_address(self) -> tuple[str, int] | None: ...
 
 
 class _NativeBackend:
@@ -76,6 +77,9 @@ class _NativeBackend:
     def stats(self) -> dict[str, int]:
         return self._relay.stats()
 
+    def metrics_address(self) -> tuple[str, int] | None:
+        return self._relay.metrics_address()
+
 
 class _PythonBackend:
     """The asyncio relay on an event loop of its own, driven from whichever thread serves."""
@@ -105,6 +109,9 @@ class _PythonBackend:
 
     def stats(self) -> dict[str, int]:
         return self._relay.stats()
+
+    def metrics_address(self) -> tuple[str, int] | None:
+        return self._relay.metrics_address  # set by bind(), before serving starts
 
 
 class SummonerServer:
@@ -205,6 +212,8 @@ class _stop_on_signals:  # noqa: N801 - used as a context manager, reads like on
 class RunningRelay:
     """A relay serving on a background thread: ``.host``, ``.port``, ``.stop()``, ``.wait()``.
 
+    ``.metrics_address`` says where the operator endpoint listens, when ``metrics.port`` is set.
+
     Also a context manager that stops the relay on exit. Errors raised while serving are
     re-raised by ``stop()`` and ``wait()``.
     """
@@ -231,6 +240,14 @@ class RunningRelay:
     def stats(self) -> dict[str, int]:
         """A snapshot of the relay's counters."""
         return self._backend.stats()
+
+    @property
+    def metrics_address(self) -> tuple[str, int] | None:
+        """Where ``/healthz``, ``/metrics`` and ``/connz`` are served: ``(host, port)``, port 0 resolved.
+
+        None when ``metrics.port`` is null (the endpoint is off).
+        """
+        return self._backend.metrics_address()
 
     def stop(self, timeout: float | None = None) -> None:
         """Start the graceful shutdown and wait for it (at most ``timeout`` seconds)."""

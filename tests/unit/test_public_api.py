@@ -9,7 +9,7 @@ import importlib
 import pytest
 
 IMPORT_TABLE: dict[str, set[str]] = {
-    "summoner_client": {"__version__"},
+    "summoner_client": {"__version__", "AsyncSlot"},
     "summoner_client.protocol": {
         "Signal", "Event", "Action", "Move", "Stay", "Test", "StateTape", "ParsedRoute",
         "Node", "Sender", "Receiver", "Direction", "Flow", "ArrowStyle",
@@ -38,6 +38,11 @@ IMPORT_TABLE: dict[str, set[str]] = {
         "TextFormatter", "JsonFormatter",
     },
     "summoner_client.server": {"SummonerServer"},
+    "summoner_client.client": {"SummonerClient", "ClientMerger", "ClientTranslation", "ClientStatus"},
+    "summoner_client.client.client": {
+        "SummonerClient", "ServerDisconnected", "SendInvocation", "TimedSenderRuntime",
+    },
+    "summoner_client.client.merger": {"ClientMerger", "ClientTranslation"},
     "summoner_client.errors": {
         "SummonerError", "ConfigError", "RegistrationError", "FlowSyntaxError", "ConnectionClosed",
         "ServerDisconnected", "PublishQueueFull", "ClientNotRunning",

@@ -27,6 +27,7 @@ use crate::notice::Notice;
 use crate::outbox::Outbox;
 use crate::registry::Member;
 use crate::server::Shared;
+use crate::transport::{ReadHalf, Transport};
 
 /// Lines handled before the reader yields, so one busy sender cannot hog a worker thread.
 const LINES_PER_TURN: usize = 64;
@@ -94,18 +95,22 @@ pub(crate) struct Handler {
     last_read: Instant,
     /// The last read filled all the room it had: more input is probably waiting.
     busy: bool,
+    /// Recipients' writers owed a wake-up for lines fanned out in this run (§4.5).
+    wakes: Vec<Arc<Outbox>>,
     member: bool,
 }
 
 /// Serves one admitted connection until it closes; the slot is released on return.
-pub(crate) async fn serve<S>(shared: Arc<Shared>, stream: S, peer: SocketAddr, id: u64, _slot: Slot)
-where
-    S: AsyncRead + AsyncWrite + Send + 'static,
-{
-    let (read_half, write_half) = tokio::io::split(stream);
+pub(crate) async fn serve<S: Transport>(
+    shared: Arc<Shared>,
+    stream: S,
+    peer: SocketAddr,
+    id: u64,
+    _slot: Slot,
+) {
+    let (mut read_half, write_half) = stream.split();
     let mut handler = Handler::new(shared, peer, id);
     let writer = handler.spawn_writer(write_half);
-    let mut read_half = read_half;
     let reason = handler.run(&mut read_half).await;
     handler.close(reason, &mut read_half, writer).await;
 }
@@ -133,7 +138,7 @@ impl Handler {
                 reason: OnceLock::new(),
                 last_write_ms: AtomicU64::new(shared.millis_since_start()),
             }),
-            buf: BytesMut::with_capacity(IDLE_BUFFER_BYTES),
+            buf: BytesMut::new(),
             ip: ip_key(peer),
             shared,
             id,
@@ -143,6 +148,7 @@ impl Handler {
             line_started: None,
             last_read: now,
             busy: false,
+            wakes: Vec::new(),
             member: false,
         }
     }
@@ -174,7 +180,7 @@ impl Handler {
     }
 
     /// Handshake, membership, then lines until the connection must close.
-    async fn run<R: AsyncRead + Unpin>(&mut self, rd: &mut R) -> CloseReason {
+    async fn run<R: ReadHalf>(&mut self, rd: &mut R) -> CloseReason {
         if !self.shared.tokens.is_empty() {
             self.shared.handshaking.fetch_add(1, Relaxed);
             let authenticated = self.authenticate(rd).await;
@@ -207,6 +213,7 @@ impl Handler {
                     _ => Err(self.auth_failed()),
                 };
             }
+            self.buf.reserve(IDLE_BUFFER_BYTES / 4);
             let read = tokio::select! {
                 () = self.shared.stop_reading.cancelled() => return Err(CloseReason::Shutdown),
                 read = tokio::time::timeout_at(deadline, rd.read_buf(&mut self.buf)) => read,
@@ -228,7 +235,7 @@ impl Handler {
         CloseReason::AuthFailed
     }
 
-    async fn read_loop<R: AsyncRead + Unpin>(&mut self, rd: &mut R) -> CloseReason {
+    async fn read_loop<R: ReadHalf>(&mut self, rd: &mut R) -> CloseReason {
         loop {
             if let Err(reason) = self.process_buffered().await {
                 return reason;
@@ -236,6 +243,7 @@ impl Handler {
             let read = match self.read_now(rd) {
                 Some(read) => Some(read),
                 None => {
+                    let room = self.room_for_next_read();
                     let deadline = self.next_deadline();
                     tokio::select! {
                         biased;
@@ -243,7 +251,7 @@ impl Handler {
                             return self.conn.reason.get().copied().unwrap_or(CloseReason::IoError);
                         }
                         () = self.shared.stop_reading.cancelled() => return CloseReason::Shutdown,
-                        read = read_until(rd, &mut self.buf, deadline) => read,
+                        read = read_until(rd, &mut self.buf, room, deadline) => read,
                     }
                 }
             };
@@ -267,46 +275,54 @@ impl Handler {
         }
     }
 
-    /// Sizes the read buffer for the next read, and reads at once when that cannot wait.
-    ///
-    /// A busy sender gets [`BUSY_READ_BYTES`] of room. A grown buffer with nothing in
-    /// progress is kept only if input is already waiting: one read is tried without
-    /// waiting, and if it would wait the buffer shrinks back to [`IDLE_BUFFER_BYTES`]
-    /// before the reader blocks, so an idle connection never holds more.
+    /// After a read that filled all its room, more input is probably queued: one read
+    /// with [`BUSY_READ_BYTES`] of room is tried at once, without waiting.
     fn read_now<R: AsyncRead + Unpin>(&mut self, rd: &mut R) -> Option<std::io::Result<usize>> {
-        let grown = self.buf.capacity() > 4 * IDLE_BUFFER_BYTES;
-        if self.buf.is_empty() && grown {
-            let closing =
-                self.conn.cancel.is_cancelled() || self.shared.stop_reading.is_cancelled();
-            if self.busy && !closing {
-                if let Some(read) = rd.read_buf(&mut self.buf).now_or_never() {
-                    return Some(read);
-                }
-            }
-            // Nothing waiting (or a long line has passed): give the memory back.
+        let closing = self.conn.cancel.is_cancelled() || self.shared.stop_reading.is_cancelled();
+        if !self.busy || closing {
+            return None;
+        }
+        self.buf.reserve(BUSY_READ_BYTES);
+        rd.read_buf(&mut self.buf).now_or_never()
+    }
+
+    /// Room to ask for in the next waiting read; gives back a grown buffer first.
+    ///
+    /// A grown buffer (a busy sender's, or a long line's) with nothing in progress goes
+    /// back to [`IDLE_BUFFER_BYTES`] before the reader waits, so an idle connection
+    /// never holds more (§4.3, buffer hygiene).
+    fn room_for_next_read(&mut self) -> usize {
+        if self.buf.is_empty() && self.buf.capacity() > 4 * IDLE_BUFFER_BYTES {
             self.buf = BytesMut::with_capacity(IDLE_BUFFER_BYTES);
         }
-        let room = if self.busy {
+        if self.busy {
             BUSY_READ_BYTES
         } else {
             IDLE_BUFFER_BYTES / 4
-        };
-        self.buf.reserve(room);
-        None
+        }
     }
 
     /// Runs every complete line in the buffer through the pipeline.
+    ///
+    /// Recipients' writers are woken once per run of at most [`LINES_PER_TURN`] lines,
+    /// before the reader yields or waits, so each writes a batch.
     async fn process_buffered(&mut self) -> Result<(), CloseReason> {
         let mut handled = 0;
         let mut completed = false;
         while let Some(frame) = self.reader.decode(&mut self.buf) {
             completed = true;
-            self.on_frame(frame).await?;
+            let outcome = self.on_frame(frame).await;
+            if outcome.is_err() {
+                self.wake_writers();
+                return outcome;
+            }
             handled += 1;
             if handled % LINES_PER_TURN == 0 {
+                self.wake_writers();
                 tokio::task::yield_now().await;
             }
         }
+        self.wake_writers();
         let in_progress = self.reader.line_in_progress(&self.buf);
         if !in_progress {
             self.line_started = None;
@@ -319,9 +335,22 @@ impl Handler {
     async fn process_eof(&mut self) -> Result<(), CloseReason> {
         self.process_buffered().await?;
         if let Some(frame) = self.reader.decode_eof(&mut self.buf) {
-            self.on_frame(frame).await?;
+            let outcome = self.on_frame(frame).await;
+            self.wake_writers();
+            outcome?;
         }
         Ok(())
+    }
+
+    /// Wakes the writers that fan-out queued a first line for since the last call.
+    fn wake_writers(&mut self) {
+        for outbox in self.wakes.drain(..) {
+            outbox.wake();
+        }
+        if !self.busy && self.wakes.capacity() > LINES_PER_TURN {
+            // A sender that may now go quiet does not keep a large room's list.
+            self.wakes = Vec::new();
+        }
     }
 
     /// The earliest of the line-timeout and idle deadlines, if either is on.
@@ -392,7 +421,10 @@ impl Handler {
         }
         let line: Bytes = envelope::encode(&self.addr, text);
         self.counters.lines_relayed.fetch_add(1, Relaxed);
-        let recipients = self.shared.registry.broadcast(self.id, &line);
+        let recipients = self
+            .shared
+            .registry
+            .broadcast(self.id, &line, &mut self.wakes);
         if tracing::enabled!(tracing::Level::DEBUG) {
             tracing::debug!(conn = self.id, bytes = body.len(), recipients, "relayed");
         }
@@ -428,6 +460,8 @@ impl Handler {
                 .as_mut()
                 .map_or(Duration::ZERO, |b| b.wait_time(now));
             let wait = own_wait.max(self.shared.admission.ip_wait_time(self.ip, now));
+            // Lines already fanned out must not wait for this one's token.
+            self.wake_writers();
             tokio::select! {
                 () = self.conn.cancel.cancelled() => {
                     return Err(self.conn.reason.get().copied().unwrap_or(CloseReason::IoError));
@@ -500,16 +534,42 @@ impl Handler {
     }
 }
 
-/// Reads into `buf`, or gives up at `deadline`; `None` means the deadline passed.
-async fn read_until<R: AsyncRead + Unpin>(
+/// Reads into `buf` with at least `room` bytes of space, or gives up at `deadline`;
+/// `None` means the deadline passed.
+async fn read_until<R: ReadHalf>(
     rd: &mut R,
     buf: &mut BytesMut,
+    room: usize,
     deadline: Option<Instant>,
 ) -> Option<std::io::Result<usize>> {
+    let read = read_when_ready(rd, buf, room);
     match deadline {
-        Some(at) => tokio::time::timeout_at(at, rd.read_buf(buf)).await.ok(),
-        None => Some(rd.read_buf(buf).await),
+        Some(at) => tokio::time::timeout_at(at, read).await.ok(),
+        None => Some(read.await),
     }
+}
+
+/// One read. With nothing buffered, on a transport that can wait without a buffer, the
+/// buffer is let go while waiting and allocated only once input is ready: an idle
+/// connection holds no read buffer.
+async fn read_when_ready<R: ReadHalf>(
+    rd: &mut R,
+    buf: &mut BytesMut,
+    room: usize,
+) -> std::io::Result<usize> {
+    if R::WAITS_WITHOUT_BUFFER && buf.is_empty() {
+        loop {
+            *buf = BytesMut::new();
+            rd.readable().await?;
+            buf.reserve(room.max(IDLE_BUFFER_BYTES));
+            // Readiness can be spurious: a read that would wait goes back to waiting.
+            if let Some(read) = rd.read_buf(buf).now_or_never() {
+                return read;
+            }
+        }
+    }
+    buf.reserve(room);
+    rd.read_buf(buf).await
 }
 
 #[cfg(test)]
@@ -532,51 +592,5 @@ mod tests {
             3,
         ));
         assert_eq!(address_string(scoped), "[fe80::1%3]:7");
-    }
-}
-#[cfg(test)]
-mod size_probe {
-    #[test]
-    fn print_sizes() {
-        use super::*;
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("rt");
-        rt.block_on(async {
-            let config = crate::config::Config::default();
-            let relay = crate::Relay::new(config).expect("relay");
-            let shared = relay.shared_for_probe();
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind");
-            let addr = listener.local_addr().expect("addr");
-            let _c = tokio::net::TcpStream::connect(addr).await.expect("c");
-            let (s, peer) = listener.accept().await.expect("a");
-            let slot = shared
-                .admission
-                .admit(ip_key(peer), std::time::Instant::now())
-                .expect("slot");
-            let fut = crate::listener::serve_admitted_probe(Arc::clone(&shared), s, peer, 1, slot);
-            eprintln!("serve_admitted future: {}", std::mem::size_of_val(&fut));
-            let (s, peer) = listener.accept().await.expect("a");
-            let slot = shared
-                .admission
-                .admit(ip_key(peer), std::time::Instant::now())
-                .expect("slot");
-            let fut = serve(Arc::clone(&shared), s, peer, 1, slot);
-            eprintln!("serve future: {}", std::mem::size_of_val(&fut));
-            let h = Handler::new(Arc::clone(&shared), peer, 2);
-            eprintln!("handler: {}", std::mem::size_of_val(&h));
-            eprintln!("outbox: {}", std::mem::size_of::<Outbox>());
-            eprintln!("counters: {}", std::mem::size_of::<Counters>());
-            let (_r, w) = tokio::io::split(tokio::io::empty());
-            let mut sink = tokio::io::sink();
-            let wf = h
-                .outbox
-                .write_loop(&mut sink, Duration::from_secs(1), &h.counters, || {});
-            eprintln!("write_loop future: {}", std::mem::size_of_val(&wf));
-            drop(w);
-        });
     }
 }

@@ -20,9 +20,11 @@
 //! - [`limits`]: token buckets, connection caps, quarantine.
 //! - [`metrics`]: counters kept per connection and summed on scrape.
 //! - `handler`: one connection's reader, per-line pipeline and close.
+//! - `transport`: how a plain or TLS stream splits into the reader's and writer's halves.
 //! - `listener`: accept loop and admission.
 //! - `admin`: `/healthz`, `/metrics`, `/connz`.
 //! - [`tls`]: the listener's TLS acceptor.
+//! - [`logsink`]: the `logger` config as a subscriber, for the faces to install.
 //! - [`Relay`]: `bind`, then `serve(shutdown)`; ties the modules together.
 
 mod admin;
@@ -33,12 +35,14 @@ pub mod framing;
 mod handler;
 pub mod limits;
 mod listener;
+pub mod logsink;
 pub mod metrics;
 pub mod notice;
 pub mod outbox;
 pub mod registry;
 mod server;
 pub mod tls;
+mod transport;
 
 pub use config::Config;
 pub use error::{CloseReason, RelayError};

@@ -152,10 +152,13 @@ impl Counters {
                 value,
             ));
         }
+        // One loop per family: Prometheus text wants each family's samples together.
         for notice in Notice::ALL {
             let sent = self.notices[notice.index()].load(Relaxed);
-            let suppressed = self.notices_suppressed[notice.index()].load(Relaxed);
             out.push((format!("notices_total{{kind=\"{}\"}}", notice.kind()), sent));
+        }
+        for notice in Notice::ALL {
+            let suppressed = self.notices_suppressed[notice.index()].load(Relaxed);
             out.push((
                 format!("notices_suppressed_total{{kind=\"{}\"}}", notice.kind()),
                 suppressed,

@@ -32,6 +32,9 @@ const BATCH_LINES: usize = 1024;
 const LAG_LOG_INTERVAL: Duration = Duration::from_secs(10);
 /// Bytes per writer batch.
 const BATCH_BYTES: usize = 256 * 1024;
+/// Queue and batch capacity (in lines) a writer keeps when it goes idle; a burst's
+/// larger allocations are released, so an idle client costs little (§4.15).
+const IDLE_CAPACITY_LINES: usize = 64;
 
 /// The queue bounds and slow-consumer thresholds, shared by every outbox of a relay.
 #[derive(Debug, Clone)]
@@ -136,9 +139,22 @@ impl Outbox {
 
     /// Offers one envelope for this recipient; never waits (spec/relay.md §4.6 table).
     pub fn offer(&self, line: &Bytes, counters: &Counters) -> Offer {
+        let (offer, wake) = self.offer_deferred(line, counters);
+        if wake {
+            self.wake();
+        }
+        offer
+    }
+
+    /// As [`Outbox::offer`], except that waking the writer for a queued line is left to
+    /// the caller: the second value says whether [`Outbox::wake`] is owed.
+    ///
+    /// Fan-out uses this to wake each recipient's writer once per run of lines instead of
+    /// once per line, so the writer finds a batch rather than a single line (§4.6).
+    pub fn offer_deferred(&self, line: &Bytes, counters: &Counters) -> (Offer, bool) {
         let mut state = self.lock();
         if state.finished || state.doomed {
-            return Offer::Closed;
+            return (Offer::Closed, false);
         }
         let policy = &self.policy;
         let depth = state.queue.len();
@@ -149,7 +165,7 @@ impl Outbox {
             }
             if state.shedding || depth >= threshold || full {
                 state.shedding = true;
-                return self.shed(state, counters);
+                return (self.shed(state, counters), false);
             }
         }
         if policy.disconnect.is_some_and(|t| depth >= t) || (full && policy.disconnect.is_some()) {
@@ -159,10 +175,10 @@ impl Outbox {
             drop(state);
             self.doom.cancel();
             self.ready.notify_one();
-            return Offer::Disconnected;
+            return (Offer::Disconnected, false);
         }
         if full {
-            return self.shed(state, counters);
+            return (self.shed(state, counters), false);
         }
         state.bytes += line.len();
         state.queue.push_back(Entry {
@@ -181,12 +197,14 @@ impl Outbox {
                 tracing::warn!(depth = depth + 1, "recipient is lagging");
             }
         }
-        let was_empty = depth == 0;
-        drop(state);
-        if was_empty {
-            self.ready.notify_one();
-        }
-        Offer::Queued
+        // Only the first line into an empty queue needs a wake-up: a writer with lines
+        // queued is awake already or owed a wake-up from that first line.
+        (Offer::Queued, depth == 0)
+    }
+
+    /// Wakes the writer (owed after [`Outbox::offer_deferred`] queued a first line).
+    pub fn wake(&self) {
+        self.ready.notify_one();
     }
 
     fn shed(&self, mut state: MutexGuard<'_, State>, counters: &Counters) -> Offer {
@@ -284,6 +302,7 @@ impl Outbox {
                 }
                 if !state.queue.is_empty() {
                     let mut size = 0;
+                    batch.reserve(state.queue.len().min(BATCH_LINES));
                     while let Some(entry) = state.queue.front() {
                         if batch.len() >= BATCH_LINES
                             || (!batch.is_empty() && size + entry.line.len() > BATCH_BYTES)
@@ -310,6 +329,13 @@ impl Outbox {
                 if state.finished {
                     return Next::Finished;
                 }
+                // Going idle: give back what a burst grew (spec/relay.md §4.15).
+                if state.queue.capacity() > IDLE_CAPACITY_LINES {
+                    state.queue = VecDeque::new();
+                }
+            }
+            if batch.capacity() > IDLE_CAPACITY_LINES {
+                *batch = Vec::new();
             }
             // notify_one stores a permit when no one waits, so a wake-up between the
             // check above and this await is not lost.
@@ -329,7 +355,7 @@ impl Outbox {
         counters: &Counters,
         on_progress: impl Fn(),
     ) -> Option<CloseReason> {
-        let mut batch = Vec::with_capacity(BATCH_LINES);
+        let mut batch = Vec::new();
         loop {
             let mut envelopes = 0;
             match self.next(&mut batch, &mut envelopes).await {

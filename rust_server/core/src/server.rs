@@ -91,6 +91,10 @@ impl Shared {
         let mut out = Vec::new();
         live.export(&mut out);
         self.metrics.export(&mut out);
+        out.push((
+            "log_records_dropped_total".to_owned(),
+            crate::logsink::dropped_records(),
+        ));
         out
     }
 
@@ -251,11 +255,6 @@ impl Relay {
             *self.admin.lock().unwrap_or_else(PoisonError::into_inner) = Some(admin);
         }
         Ok(local)
-    }
-
-    #[cfg(test)]
-    pub(crate) fn shared_for_probe(&self) -> Arc<Shared> {
-        Arc::clone(&self.shared)
     }
 
     /// Starts a graceful shutdown; callable from any thread, before or during `serve`.

@@ -4,7 +4,8 @@
 //! Its user-facing documentation lives in `summoner_client/_relay.pyi`.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
@@ -78,6 +79,10 @@ struct PyRelay {
     relay: Arc<Relay>,
     runtime: tokio::runtime::Runtime,
     name: String,
+    /// The metrics endpoint's address, kept at `bind()`: the core hands its listener to the
+    /// endpoint task when `serve()` starts, after which `Relay::metrics_addr()` has nothing to
+    /// read. A std mutex: written once by `bind()`, read by `metrics_address()`, no await inside.
+    metrics_addr: Mutex<Option<SocketAddr>>,
 }
 
 #[pymethods]
@@ -101,6 +106,7 @@ impl PyRelay {
             relay: Arc::new(relay),
             runtime,
             name,
+            metrics_addr: Mutex::new(None),
         })
     }
 
@@ -108,7 +114,21 @@ impl PyRelay {
     fn bind(&self) -> PyResult<(String, u16)> {
         let _entered = self.runtime.enter();
         let addr = self.relay.bind().map_err(to_py_error)?;
+        *self
+            .metrics_addr
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = self.relay.metrics_addr();
         Ok((addr.ip().to_string(), addr.port()))
+    }
+
+    /// Where the metrics endpoint listens, once bound: `(host, port)`, or `None` when it is off.
+    fn metrics_address(&self) -> Option<(String, u16)> {
+        let kept = *self
+            .metrics_addr
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        kept.or_else(|| self.relay.metrics_addr())
+            .map(|addr| (addr.ip().to_string(), addr.port()))
     }
 
     /// Serves until `stop()`; the GIL is released throughout.

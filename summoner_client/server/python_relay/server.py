@@ -6,8 +6,8 @@ reading (each member queues N3 after what is already queued, flushes and closes)
 whatever is left at the ``shutdown_drain_secs`` deadline. Mirrors ``rust_server/core/src/server.rs``.
 
 Task ownership: :meth:`PythonRelay.serve` owns one ``TaskGroup`` holding the accept loop, the
-sweep loop, every connection's task and every refusal; each connection task owns its writer in a
-group of its own. Nothing outlives ``serve()``.
+sweep loop, the metrics endpoint (``admin.py``; it owns its answers), every connection's task and
+every refusal; each connection task owns its writer in a group of its own. Nothing outlives ``serve()``.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import secrets
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
@@ -29,12 +30,13 @@ from typing import TYPE_CHECKING, Final
 
 from summoner_client.config.relay import AUTH_TOKEN_RULE, RelayConfig, RelaySecurityConfig, check_auth_token
 from summoner_client.errors import ConfigError, ConfigIssue
+from summoner_client.server.python_relay import admin
 from summoner_client.server.python_relay.error import CloseReason
 from summoner_client.server.python_relay.limits import Admission
 from summoner_client.server.python_relay.listener import accept_loop, bind_socket
 from summoner_client.server.python_relay.metrics import Counters, Metrics
 from summoner_client.server.python_relay.outbox import PolicyLog, QueuePolicy
-from summoner_client.server.python_relay.registry import Registry
+from summoner_client.server.python_relay.registry import Member, Registry
 
 if TYPE_CHECKING:
     from summoner_client.server.python_relay.handler import Handler, Peer
@@ -43,6 +45,33 @@ __all__ = ["PythonRelay", "Shared"]
 
 _log = logging.getLogger(__name__)
 _MASK64: Final = (1 << 64) - 1
+
+
+class JoinedRegistry(Registry):
+    """The registry, plus when each member joined: ``/connz`` reports it as ``connected_secs``.
+
+    Join and leave are off the hot path; fan-out (``broadcast``) is untouched.
+    """
+
+    __slots__ = ("_joined",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._joined: dict[int, float] = {}
+
+    def join(self, member: Member) -> None:
+        """Add a member and note the time (``time.monotonic()``)."""
+        super().join(member)
+        self._joined[member.conn_id] = time.monotonic()
+
+    def leave(self, conn_id: int) -> Member | None:
+        """Remove a member."""
+        self._joined.pop(conn_id, None)
+        return super().leave(conn_id)
+
+    def joined_at(self, conn_id: int) -> float:
+        """When ``conn_id`` joined, in ``time.monotonic()`` seconds; now for a non-member."""
+        return self._joined.get(conn_id, time.monotonic())
 
 
 class Shared:
@@ -57,7 +86,7 @@ class Shared:
         self.limits = config.hyper_parameters
         self.security = config.security
         self.log_content = config.logger.log_content
-        self.registry = Registry()
+        self.registry = JoinedRegistry()
         self.metrics = Metrics()
         self.policy = QueuePolicy.from_config(self.limits)
         ip_rate = self.limits.ip_rate_limit_msgs_per_minute
@@ -74,7 +103,7 @@ class Shared:
         self.handlers: dict[int, Handler] = {}
         self.all_closed = asyncio.Event()  # set whenever `handlers` is empty
         self.all_closed.set()
-        self.draining = False  # from shutdown step 1: new connections are refused
+        self.draining = False  # from shutdown step 1: new connections are refused, /healthz says 503
         self.handshaking = 0  # connections in their TLS handshake or AUTH line
         self.listener_log = PolicyLog(logging.getLogger(f"{__package__}.listener"), "listener", {})
         self._ids = itertools.count(1)
@@ -127,28 +156,40 @@ class Shared:
             self.all_closed.set()
 
     def stats(self) -> dict[str, int]:
-        """Every counter of §4.14 under the native relay's names, summed over live and closed connections."""
+        """Every counter and gauge of §4.14 under the native relay's names, plus members and connections."""
+        out = self.counters()
+        out.update(self.gauges())
+        out["members"] = len(self.registry)
+        out["connections"] = self.admission.connections
+        return out
+
+    def counters(self) -> dict[str, int]:
+        """Every counter of §4.14, summed now over live and closed connections."""
         with self._lock:
-            handlers = tuple(self.handlers.values())
             live = Counters()
             live.absorb(self.metrics.retired)
-            for handler in handlers:
+            for handler in tuple(self.handlers.values()):
                 live.absorb(handler.counters)
             out: dict[str, int] = {}
             live.export(out)
             self.metrics.export(out)
+        return out
+
+    def gauges(self) -> dict[str, int]:
+        """Every gauge of §4.14 (the queue-depth histogram aside), read now."""
+        with self._lock:
+            handlers = tuple(self.handlers.values())
         depths = [handler.outbox.depth for handler in handlers]
         connections, members, handshaking = self.admission.connections, len(self.registry), self.handshaking
-        out['connections{state="handshake"}'] = handshaking
-        out['connections{state="member"}'] = members
-        out['connections{state="closing"}'] = max(0, connections - members - handshaking)
-        out["queue_messages"] = sum(depth[0] for depth in depths)
-        out["queue_bytes"] = sum(depth[1] for depth in depths)
-        out["lagging_clients"] = sum(depth[2] for depth in depths)
-        out["shedding_clients"] = sum(depth[3] for depth in depths)
-        out["members"] = members
-        out["connections"] = connections
-        return out
+        return {
+            'connections{state="handshake"}': handshaking,
+            'connections{state="member"}': members,
+            'connections{state="closing"}': max(0, connections - members - handshaking),
+            "queue_messages": sum(depth[0] for depth in depths),
+            "queue_bytes": sum(depth[1] for depth in depths),
+            "lagging_clients": sum(depth[2] for depth in depths),
+            "shedding_clients": sum(depth[3] for depth in depths),
+        }
 
 
 def _mix(x: int) -> int:
@@ -194,6 +235,13 @@ def _tls_context(security: RelaySecurityConfig) -> ssl.SSLContext | None:
     return context
 
 
+async def _stop_endpoint(answering: asyncio.Task[None] | None) -> None:
+    """Step 6: the metrics endpoint goes, with any answer still in flight."""
+    if answering is not None:
+        answering.cancel()
+        await asyncio.wait([answering])
+
+
 async def _sweep_loop(shared: Shared) -> None:
     """Forget expired bans and idle per-IP state every ``quarantine_cleanup_interval_secs``."""
     loop = asyncio.get_running_loop()
@@ -232,6 +280,8 @@ class PythonRelay:
         self._shared = Shared(config, load_tokens(config.security))
         self._listener: socket.socket | None = None
         self._address: tuple[str, int] | None = None
+        self._admin_listener: socket.socket | None = None  # the metrics endpoint's; None when off
+        self._metrics_address: tuple[str, int] | None = None
         self._lock = threading.Lock()  # guards the handover between stop() and the loop
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
@@ -243,6 +293,11 @@ class PythonRelay:
     def address(self) -> tuple[str, int] | None:
         """The bound ``(host, port)``, or None before :meth:`bind`."""
         return self._address
+
+    @property
+    def metrics_address(self) -> tuple[str, int] | None:
+        """The metrics endpoint's ``(host, port)`` once bound; None before, and when it is off."""
+        return self._metrics_address
 
     async def bind(self) -> tuple[str, int]:
         """Bind the listener and return the real ``(host, port)``; port 0 is resolved.
@@ -265,6 +320,15 @@ class PythonRelay:
         host, port = self._listener.getsockname()[:2]
         self._address = (str(host), int(port))
         self._log_startup()
+        if config.metrics.port is not None:
+            try:
+                self._admin_listener = await admin.bind_endpoint(config.metrics.host, config.metrics.port)
+            except BaseException:
+                self._listener.close()
+                self._listener = self._address = None
+                raise
+            metrics_host, metrics_port = self._admin_listener.getsockname()[:2]
+            self._metrics_address = (str(metrics_host), int(metrics_port))
         return self._address
 
     def _attach(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -332,19 +396,26 @@ class PythonRelay:
         listener, stopping = self._listener, self._stopping
         assert listener is not None  # both set by bind()
         assert stopping is not None
-        shared = self._shared
+        shared, admin_listener = self._shared, self._admin_listener
         try:
             async with asyncio.TaskGroup() as tasks:
                 accepting = tasks.create_task(accept_loop(shared, listener, tasks.create_task))
                 sweeping = tasks.create_task(_sweep_loop(shared))
+                # The endpoint keeps answering through the drain (/healthz: 503) until step 6.
+                answering = None
+                if admin_listener is not None:
+                    answering = tasks.create_task(admin.serve_loop(shared, admin_listener))
                 await stopping.wait()
                 deadline = asyncio.get_running_loop().time() + shared.limits.shutdown_drain_secs
                 await self._stop_accepting(listener, accepting, sweeping)
                 self._stop_reading()
                 await self._drain(deadline)
+                await _stop_endpoint(answering)
                 # Leaving the group waits for the last refusals and connection tasks.
         finally:
             listener.close()
+            if admin_listener is not None:
+                admin_listener.close()
         _log.info("relay %s stopped", self.name)
 
     async def _stop_accepting(
