@@ -9,8 +9,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use summoner_relay_core::config::{self, Validated};
+use summoner_relay_core::logsink::{self, PyFormat};
 use summoner_relay_core::Relay;
-use tracing_subscriber::EnvFilter;
+use tracing_appender::non_blocking::WorkerGuard;
 
 /// Exit status for a config or usage error.
 const EXIT_CONFIG: u8 = 2;
@@ -60,7 +61,7 @@ fn main() -> ExitCode {
         println!("configuration is valid");
         return ExitCode::SUCCESS;
     }
-    install_subscriber(&validated.config.logger.log_level);
+    let _log_guards = install_logging(&validated, &args.name);
     for warning in &validated.warnings {
         tracing::warn!(%warning, "configuration");
     }
@@ -99,19 +100,27 @@ fn load(args: &Args) -> Result<Validated, String> {
     Ok(validated)
 }
 
-fn install_subscriber(level: &str) {
-    let directive = match level {
-        "OFF" => "off",
-        "TRACE" => "trace",
-        "DEBUG" => "debug",
-        "INFO" => "info",
-        "WARNING" | "WARN" => "warn",
-        _ => "error",
+/// Installs the log output the config asks for; the guards flush it when `main` returns.
+fn install_logging(validated: &Validated, name: &str) -> Vec<WorkerGuard> {
+    let logger = &validated.config.logger;
+    let setup = match logsink::build(logger, name) {
+        Ok(setup) => setup,
+        Err(error) => {
+            eprintln!("summoner-relay: cannot open the log file: {error}");
+            return Vec::new();
+        }
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::new(directive))
-        .with_writer(std::io::stderr)
-        .init();
+    let _ = tracing::dispatcher::set_global_default(setup.dispatch);
+    for format in [&logger.console_log_format, &logger.log_format] {
+        let unknown = PyFormat::unknown_placeholders(format);
+        if !unknown.is_empty() {
+            tracing::warn!(
+                ?unknown,
+                "log format placeholders with no value print as '-'"
+            );
+        }
+    }
+    setup.guards
 }
 
 fn serve(args: &Args, validated: Validated) -> anyhow::Result<()> {
