@@ -84,7 +84,6 @@ impl Registry {
         queued
     }
 
-
     /// Members right now.
     pub fn len(&self) -> usize {
         self.read().len()

@@ -177,6 +177,8 @@ pub struct Relay {
     listener: Mutex<Option<TcpListener>>,
     /// The bound metrics listener, if `metrics.port` is set; taken by `serve`.
     admin: Mutex<Option<TcpListener>>,
+    /// Its address, kept for the relay's life (the listener itself moves into its task).
+    admin_addr: Mutex<Option<SocketAddr>>,
     /// Fired by [`Relay::stop`]; thread-safe and idempotent.
     stop: CancellationToken,
 }
@@ -223,6 +225,7 @@ impl Relay {
             shared: Arc::new(shared),
             listener: Mutex::new(None),
             admin: Mutex::new(None),
+            admin_addr: Mutex::new(None),
             stop: CancellationToken::new(),
         })
     }
@@ -252,6 +255,10 @@ impl Relay {
             if !admin.local_addr().is_ok_and(|a| a.ip().is_loopback()) {
                 tracing::warn!(host = %config.metrics.host, "the metrics endpoint listens beyond loopback");
             }
+            *self
+                .admin_addr
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = admin.local_addr().ok();
             *self.admin.lock().unwrap_or_else(PoisonError::into_inner) = Some(admin);
         }
         Ok(local)
@@ -334,11 +341,10 @@ impl Relay {
 
     /// Where the metrics endpoint listens, once bound (`None` when it is off).
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
-        self.admin
+        *self
+            .admin_addr
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-            .and_then(|listener| listener.local_addr().ok())
     }
 }
 

@@ -4,14 +4,15 @@
 //! Its user-facing documentation lives in `summoner_client/_relay.pyi`.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
-use summoner_relay_core::config::{self, ConfigErrors};
+use summoner_relay_core::config::{self, ConfigErrors, LoggerConfig};
+use summoner_relay_core::logsink;
 use summoner_relay_core::{Relay, RelayError};
+use tracing_appender::non_blocking::WorkerGuard;
 
 /// How often `serve()` takes the GIL back to run Python's signal handlers.
 const SIGNAL_CHECK_INTERVAL: Duration = Duration::from_millis(100);
@@ -40,23 +41,23 @@ fn check_config(config_json: &str, strict: bool) -> Vec<(String, String)> {
     }
 }
 
-/// Installs the process-wide log subscriber (stderr) at the configured level, once.
+/// Flush guards of the process-wide log sinks: kept for the life of the process.
+static LOG_GUARDS: Mutex<Vec<WorkerGuard>> = Mutex::new(Vec::new());
+
+/// Installs the process-wide log output the first relay's `logger` config asks for.
 ///
 /// Only the faces install a subscriber; the core only emits events. A second relay in the
-/// same process keeps the first one's subscriber.
-fn install_subscriber(level: &str) {
-    let directive = match level {
-        "OFF" => "off",
-        "TRACE" => "trace",
-        "DEBUG" => "debug",
-        "INFO" => "info",
-        "WARNING" | "WARN" => "warn",
-        _ => "error",
-    };
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(directive))
-        .with_writer(std::io::stderr)
-        .try_init();
+/// same process keeps the first one's output (Python's logging is process-wide too).
+fn install_logging(logger: &LoggerConfig, name: &str) {
+    let mut guards = LOG_GUARDS.lock().unwrap_or_else(PoisonError::into_inner);
+    if !guards.is_empty() {
+        return;
+    }
+    if let Ok(setup) = logsink::build(logger, name) {
+        if tracing::dispatcher::set_global_default(setup.dispatch).is_ok() {
+            guards.extend(setup.guards);
+        }
+    }
 }
 
 fn to_py_error(error: RelayError) -> PyErr {
@@ -79,10 +80,6 @@ struct PyRelay {
     relay: Arc<Relay>,
     runtime: tokio::runtime::Runtime,
     name: String,
-    /// The metrics endpoint's address, kept at `bind()`: the core hands its listener to the
-    /// endpoint task when `serve()` starts, after which `Relay::metrics_addr()` has nothing to
-    /// read. A std mutex: written once by `bind()`, read by `metrics_address()`, no await inside.
-    metrics_addr: Mutex<Option<SocketAddr>>,
 }
 
 #[pymethods]
@@ -91,7 +88,7 @@ impl PyRelay {
     fn new(name: String, config_json: &str) -> PyResult<Self> {
         let validated = config::parse(config_json, false)
             .map_err(|errors| to_py_error(RelayError::Config(errors)))?;
-        install_subscriber(&validated.config.logger.log_level);
+        install_logging(&validated.config.logger, &name);
         let mut builder = tokio::runtime::Builder::new_multi_thread();
         if let Some(threads) = validated.config.limits.worker_threads {
             builder.worker_threads(threads);
@@ -106,7 +103,6 @@ impl PyRelay {
             relay: Arc::new(relay),
             runtime,
             name,
-            metrics_addr: Mutex::new(None),
         })
     }
 
@@ -114,20 +110,13 @@ impl PyRelay {
     fn bind(&self) -> PyResult<(String, u16)> {
         let _entered = self.runtime.enter();
         let addr = self.relay.bind().map_err(to_py_error)?;
-        *self
-            .metrics_addr
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = self.relay.metrics_addr();
         Ok((addr.ip().to_string(), addr.port()))
     }
 
     /// Where the metrics endpoint listens, once bound: `(host, port)`, or `None` when it is off.
     fn metrics_address(&self) -> Option<(String, u16)> {
-        let kept = *self
-            .metrics_addr
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        kept.or_else(|| self.relay.metrics_addr())
+        self.relay
+            .metrics_addr()
             .map(|addr| (addr.ip().to_string(), addr.port()))
     }
 
