@@ -26,6 +26,7 @@ from summoner_client.errors import ServerLaunchError
 
 if TYPE_CHECKING:
     from summoner_client._relay import Relay as NativeRelay
+    from summoner_client.server.python_relay.log_output import LogOutput
 
 __all__ = ["RunningRelay", "SummonerServer"]
 
@@ -82,7 +83,12 @@ class _NativeBackend:
 
 
 class _PythonBackend:
-    """The asyncio relay on an event loop of its own, driven from whichever thread serves."""
+    """The asyncio relay on an event loop of its own, driven from whichever thread serves.
+
+    It also owns the relay's log output (the config's ``logger`` section), as the native relay's
+    binary does: from ``bind()``, so the startup line is written, until ``serve()`` has returned,
+    so the shutdown lines are. A ``PythonRelay`` embedded elsewhere adds no handlers.
+    """
 
     label = "python"
 
@@ -93,16 +99,36 @@ class _PythonBackend:
             _log.info("worker_threads is ignored by the Python relay")
         self._loop = asyncio.new_event_loop()
         self._relay = PythonRelay(config, name)
+        self._name = name
+        self._logger_config = config.logger
+        self._log_output: LogOutput | None = None  # started by bind() or serve(), stopped after serve()
+
+    def _start_logging(self) -> None:
+        from summoner_client.server.python_relay.log_output import start_log_output  # noqa: PLC0415 - on demand
+
+        if self._log_output is None:
+            self._log_output = start_log_output(self._logger_config, self._name)
+
+    def _stop_logging(self) -> None:
+        if self._log_output is not None:
+            self._log_output.stop()
 
     def bind(self) -> tuple[str, int]:
-        return self._loop.run_until_complete(self._relay.bind())
+        self._start_logging()
+        try:
+            return self._loop.run_until_complete(self._relay.bind())
+        except BaseException:
+            self._stop_logging()  # serve() will not run, so nothing else would stop it
+            raise
 
     def serve(self) -> None:
+        self._start_logging()
         try:
             self._loop.run_until_complete(self._relay.serve())
         finally:
             self._loop.run_until_complete(self._loop.shutdown_asyncgens())
             self._loop.close()
+            self._stop_logging()
 
     def stop(self) -> None:
         self._relay.stop()

@@ -129,10 +129,15 @@ pub fn level_filter(level: &str) -> LevelFilter {
     }
 }
 
-/// `<dir or .>/<name with dots made underscores>.log`.
+/// `<dir or .>/<safe name>.log`: dots and the characters `<>:"/\|?*` become `_`, as the
+/// Python relay and client name their files, so a name never escapes the directory.
 pub fn log_file_path(dir: &str, name: &str) -> PathBuf {
     let dir = if dir.is_empty() { "." } else { dir };
-    Path::new(dir).join(format!("{}.log", name.replace('.', "_")))
+    let safe: String = name
+        .chars()
+        .map(|c| if ".<>:\"/\\|?*".contains(c) { '_' } else { c })
+        .collect();
+    Path::new(dir).join(format!("{safe}.log"))
 }
 
 /// Python's name for a level (`tracing` has no CRITICAL; ERROR stays ERROR).
@@ -279,11 +284,12 @@ fn parse_format(format: &str) -> Vec<Piece> {
         };
         let key = &rest[start + 2..start + close];
         let after = &rest[start + close + 1..];
-        let spec_len = after.find('s').filter(|&i| {
+        // `%(key)-8s`, `%(key)d`, `%(key)5.1f`: flags and width, then one conversion letter.
+        let spec_len = after.find(|c: char| c.is_ascii_alphabetic()).filter(|&i| {
             after[..i]
                 .trim_start_matches('-')
                 .bytes()
-                .all(|b| b.is_ascii_digit())
+                .all(|b| b.is_ascii_digit() || b == b'.')
         });
         let Some(spec_len) = spec_len else {
             pieces.push(Piece::Text(rest[..start + 2].to_owned()));
@@ -295,7 +301,10 @@ fn parse_format(format: &str) -> Vec<Piece> {
         }
         pieces.push(Piece::Field {
             key: key.to_owned(),
-            width: after[..spec_len].parse().ok(),
+            width: after[..spec_len]
+                .split('.')
+                .next()
+                .and_then(|w| w.parse().ok()),
         });
         rest = &after[spec_len + 1..];
     }
@@ -463,7 +472,11 @@ mod tests {
         );
         assert_eq!(
             PyFormat::unknown_placeholders("%(message)s %(process)d %(thread)s"),
-            vec!["thread".to_owned()]
+            vec!["process".to_owned(), "thread".to_owned()]
+        );
+        assert_eq!(
+            log_file_path("", "a.b/c").file_name(),
+            Some("a_b_c.log".as_ref())
         );
     }
 

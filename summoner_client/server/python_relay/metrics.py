@@ -17,6 +17,7 @@ from typing import Final
 
 from summoner_client.protocol.notices import Notice
 from summoner_client.server.python_relay.error import CloseReason
+from summoner_client.server.python_relay.log_output import dropped_records
 
 __all__ = ["NOTICE_INDEX", "Counters", "DropReason", "Metrics", "RefuseReason"]
 
@@ -154,9 +155,14 @@ class Metrics:
         self.retired.absorb(counters)
 
     def export(self, out: dict[str, int]) -> None:
-        """Add the relay-level counters as ``name: value``."""
+        """Add the relay-level counters as ``name: value``.
+
+        ``log_records_dropped_total`` counts for the whole process, as the native relay's does: the
+        log output it counts belongs to the process, not to one relay (``log_output.py``).
+        """
         out["connections_accepted_total"] = self.connections_accepted
         for refusal, count in self.refused.items():
             out[f'connections_refused_total{{reason="{refusal.label}"}}'] = count
         for close, count in self.closed.items():
             out[f'connections_closed_total{{reason="{close.label}"}}'] = count
+        out["log_records_dropped_total"] = dropped_records()
