@@ -176,12 +176,20 @@ async def test_metrics_counts_the_exchange_of_c25_and_names_the_backend(
         f'summoner_relay_info{{version="{__version__}",backend="{relay_backend}"}}': 1,
     }
     assert {name: scraped.get(name) for name in expected} == expected
-    # Every counter and gauge of stats() is exposed under the prefix, and nothing else but info.
+    # Every counter and gauge of stats() is exposed under the prefix; besides them only the
+    # queue-depth histogram and info.
     exposed = {f"summoner_relay_{name}" for name in relay.stats() if name not in ("members", "connections")}
-    assert set(scraped) - exposed == {
+    histogram = {name for name in scraped if name.startswith("summoner_relay_queue_depth_")}
+    assert set(scraped) - exposed - histogram == {
         f'summoner_relay_info{{version="{__version__}",backend="{relay_backend}"}}'
     }
     assert exposed <= set(scraped)
+    # Each writer batch observed the depth it started from: B and C each wrote at least one.
+    assert scraped['summoner_relay_queue_depth_bucket{le="+Inf"}'] >= 2
+    assert (
+        scraped["summoner_relay_queue_depth_count"] == scraped['summoner_relay_queue_depth_bucket{le="+Inf"}']
+    )
+    assert scraped["summoner_relay_queue_depth_sum"] >= 20
 
 
 async def test_metrics_exposition_declares_each_family_once_with_its_type(
@@ -198,11 +206,17 @@ async def test_metrics_exposition_declares_each_family_once_with_its_type(
             declared[family] = kind
             continue
         family = line.partition("{")[0].partition(" ")[0]
+        if family not in declared:
+            # A histogram's samples are its family name plus _bucket, _sum or _count.
+            base = family.rpartition("_")[0]
+            if declared.get(base) == "histogram":
+                family = base
         assert family in declared, f"sample {line!r} before its TYPE line"
         if not families_in_order or families_in_order[-1] != family:
             assert family not in families_in_order, f"samples of {family} are not one group"
             families_in_order.append(family)
     assert all(kind == "counter" for family, kind in declared.items() if family.endswith("_total"))
+    assert declared.pop("summoner_relay_queue_depth") == "histogram"
     assert all(kind == "gauge" for family, kind in declared.items() if not family.endswith("_total"))
 
 

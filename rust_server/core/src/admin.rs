@@ -136,6 +136,16 @@ pub(crate) fn prometheus(shared: &Shared) -> String {
         }
         let _ = writeln!(out, "summoner_relay_{name} {value}");
     }
+    let (buckets, sum, count) = shared.totals().queue_depth_histogram();
+    let _ = writeln!(out, "# TYPE summoner_relay_queue_depth histogram");
+    for (le, value) in buckets {
+        let _ = writeln!(
+            out,
+            "summoner_relay_queue_depth_bucket{{le=\"{le}\"}} {value}"
+        );
+    }
+    let _ = writeln!(out, "summoner_relay_queue_depth_sum {sum}");
+    let _ = writeln!(out, "summoner_relay_queue_depth_count {count}");
     let _ = writeln!(out, "# TYPE summoner_relay_info gauge");
     let _ = writeln!(
         out,

@@ -318,7 +318,6 @@ impl Handler {
             }
             handled += 1;
             if handled % LINES_PER_TURN == 0 {
-                self.wake_writers();
                 tokio::task::yield_now().await;
             }
         }

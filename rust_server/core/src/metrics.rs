@@ -79,6 +79,9 @@ impl RefuseReason {
     }
 }
 
+/// Upper bounds of the `queue_depth` histogram buckets, in lines (the last is `+Inf`).
+pub const QUEUE_DEPTH_BUCKETS: [u64; 6] = [1, 8, 64, 512, 4096, 32768];
+
 /// Traffic counters of one connection (or, summed, of the relay).
 #[derive(Debug, Default)]
 pub struct Counters {
@@ -98,12 +101,28 @@ pub struct Counters {
     pub notices: [AtomicU64; 13],
     /// Rate-limited notices suppressed, by [`Notice::index`].
     pub notices_suppressed: [AtomicU64; 13],
+    /// Writer batches by the queue depth seen at their start: one count per bucket of
+    /// [`QUEUE_DEPTH_BUCKETS`], then `+Inf`.
+    pub queue_depth_buckets: [AtomicU64; 7],
+    /// Sum of the depths observed (the histogram's `_sum`).
+    pub queue_depth_sum: AtomicU64,
 }
 
 impl Counters {
     /// Counts one dropped line.
     pub fn drop_line(&self, reason: DropReason) {
         self.dropped[reason as usize].fetch_add(1, Relaxed);
+    }
+
+    /// Records the queue depth a writer saw when it started a batch.
+    pub fn observe_queue_depth(&self, depth: usize) {
+        let depth = depth as u64;
+        let bucket = QUEUE_DEPTH_BUCKETS
+            .iter()
+            .position(|&bound| depth <= bound)
+            .unwrap_or(QUEUE_DEPTH_BUCKETS.len());
+        self.queue_depth_buckets[bucket].fetch_add(1, Relaxed);
+        self.queue_depth_sum.fetch_add(depth, Relaxed);
     }
 
     /// Adds every counter of `other` into `self` (a closing connection's final tally).
@@ -131,6 +150,29 @@ impl Counters {
         for (mine, theirs) in suppressed {
             mine.fetch_add(theirs.load(Relaxed), Relaxed);
         }
+        let depths = self
+            .queue_depth_buckets
+            .iter()
+            .zip(&other.queue_depth_buckets);
+        for (mine, theirs) in depths {
+            mine.fetch_add(theirs.load(Relaxed), Relaxed);
+        }
+        self.queue_depth_sum
+            .fetch_add(other.queue_depth_sum.load(Relaxed), Relaxed);
+    }
+
+    /// The `queue_depth` histogram as cumulative `(le, count)` buckets, then `(sum, count)`.
+    pub fn queue_depth_histogram(&self) -> (Vec<(String, u64)>, u64, u64) {
+        let mut cumulative = 0;
+        let mut buckets = Vec::with_capacity(self.queue_depth_buckets.len());
+        for (index, counter) in self.queue_depth_buckets.iter().enumerate() {
+            cumulative += counter.load(Relaxed);
+            let le = QUEUE_DEPTH_BUCKETS
+                .get(index)
+                .map_or_else(|| "+Inf".to_owned(), u64::to_string);
+            buckets.push((le, cumulative));
+        }
+        (buckets, self.queue_depth_sum.load(Relaxed), cumulative)
     }
 
     /// Appends `(name, value)` pairs for every counter, with labels folded into the name.

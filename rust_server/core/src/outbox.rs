@@ -293,7 +293,7 @@ impl Outbox {
     }
 
     /// Takes the next batch into `batch`, waiting until there is one.
-    async fn next(&self, batch: &mut Vec<Bytes>, envelopes: &mut u64) -> Next {
+    async fn next(&self, batch: &mut Vec<Bytes>, envelopes: &mut u64, depth: &mut usize) -> Next {
         loop {
             {
                 let mut state = self.lock();
@@ -301,6 +301,7 @@ impl Outbox {
                     return Next::Doomed;
                 }
                 if !state.queue.is_empty() {
+                    *depth = state.queue.len();
                     let mut size = 0;
                     batch.reserve(state.queue.len().min(BATCH_LINES));
                     while let Some(entry) = state.queue.front() {
@@ -357,14 +358,14 @@ impl Outbox {
     ) -> Option<CloseReason> {
         let mut batch = Vec::new();
         loop {
-            let mut envelopes = 0;
-            match self.next(&mut batch, &mut envelopes).await {
+            let (mut envelopes, mut depth) = (0, 0);
+            match self.next(&mut batch, &mut envelopes, &mut depth).await {
                 Next::Finished => return None,
                 Next::Doomed => {
                     try_write_once(writer, Notice::SlowConsumer.text().as_bytes()).await;
                     return Some(CloseReason::SlowConsumer);
                 }
-                Next::Batch => {}
+                Next::Batch => counters.observe_queue_depth(depth),
             }
             let sent: usize = batch.iter().map(Bytes::len).sum();
             let mut cursor = Cursor::default();

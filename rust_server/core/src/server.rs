@@ -79,23 +79,25 @@ impl Shared {
 
     /// Every counter: retired connections plus live ones (members or not), summed now.
     pub(crate) fn counters(&self) -> Vec<(String, u64)> {
-        let total = Counters::default();
-        {
-            let live = self.live_counters();
-            total.absorb(&self.metrics.retired);
-            for counters in live.values() {
-                total.absorb(counters);
-            }
-        }
-        let live = total;
         let mut out = Vec::new();
-        live.export(&mut out);
+        self.totals().export(&mut out);
         self.metrics.export(&mut out);
         out.push((
             "log_records_dropped_total".to_owned(),
             crate::logsink::dropped_records(),
         ));
         out
+    }
+
+    /// The sum of every connection's counters, live and retired, taken under one lock.
+    pub(crate) fn totals(&self) -> Counters {
+        let total = Counters::default();
+        let live = self.live_counters();
+        total.absorb(&self.metrics.retired);
+        for counters in live.values() {
+            total.absorb(counters);
+        }
+        total
     }
 
     /// Every gauge, read now.

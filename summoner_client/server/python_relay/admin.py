@@ -175,7 +175,7 @@ def route(shared: Shared, target: str) -> Answer:
 
 
 def prometheus(shared: Shared) -> str:
-    """The Prometheus text exposition of every counter and gauge of §4.14, then ``summoner_relay_info``.
+    """The Prometheus text exposition of §4.14: counters, gauges, the queue-depth histogram, info.
 
     Samples are grouped by family, each family under one ``# TYPE`` line, counters before gauges.
     """
@@ -187,6 +187,11 @@ def prometheus(shared: Shared) -> str:
         for family, rows in families.items():
             lines.append(f"# TYPE summoner_relay_{family} {kind}")
             lines.extend(rows)
+    buckets, depth_sum, depth_count = shared.totals().queue_depth_histogram()
+    lines.append("# TYPE summoner_relay_queue_depth histogram")
+    lines.extend(f'summoner_relay_queue_depth_bucket{{le="{le}"}} {count}' for le, count in buckets)
+    lines.append(f"summoner_relay_queue_depth_sum {depth_sum}")
+    lines.append(f"summoner_relay_queue_depth_count {depth_count}")
     lines.append("# TYPE summoner_relay_info gauge")
     lines.append(f'summoner_relay_info{{version="{__version__}",backend="python"}} 1')
     return "\n".join(lines) + "\n"

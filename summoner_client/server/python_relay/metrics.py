@@ -12,7 +12,9 @@ worst one update old, as a relaxed atomic load would.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from enum import Enum, IntEnum
+from itertools import accumulate
 from typing import Final
 
 from summoner_client.protocol.notices import Notice
@@ -77,6 +79,10 @@ NOTICE_INDEX: Final = {notice: index for index, notice in enumerate(Notice)}
 _NOTICE_KINDS: Final = tuple(notice.code.lower() for notice in Notice)
 
 
+QUEUE_DEPTH_BUCKETS: Final = (1, 8, 64, 512, 4096, 32768)
+"""Upper bounds of the ``queue_depth`` histogram buckets, in lines; ``+Inf`` follows (as in metrics.rs)."""
+
+
 class Counters:
     """Traffic counters of one connection or, summed, of the relay."""
 
@@ -89,6 +95,8 @@ class Counters:
         "lines_relayed",
         "notices",
         "notices_suppressed",
+        "queue_depth_buckets",
+        "queue_depth_sum",
     )
 
     def __init__(self) -> None:
@@ -100,6 +108,20 @@ class Counters:
         self.dropped = [0] * len(DropReason)
         self.notices = [0] * len(Notice)
         self.notices_suppressed = [0] * len(Notice)
+        # Writer batches by the queue depth seen at their start, one slot per bucket then +Inf.
+        self.queue_depth_buckets = [0] * (len(QUEUE_DEPTH_BUCKETS) + 1)
+        self.queue_depth_sum = 0
+
+    def observe_queue_depth(self, depth: int) -> None:
+        """Record the queue depth a writer saw when it started a batch."""
+        self.queue_depth_buckets[bisect_left(QUEUE_DEPTH_BUCKETS, depth)] += 1
+        self.queue_depth_sum += depth
+
+    def queue_depth_histogram(self) -> tuple[list[tuple[str, int]], int, int]:
+        """Cumulative ``(le, count)`` buckets, then the histogram's sum and count."""
+        bounds = [str(bound) for bound in QUEUE_DEPTH_BUCKETS] + ["+Inf"]
+        cumulative = list(accumulate(self.queue_depth_buckets))
+        return list(zip(bounds, cumulative, strict=True)), self.queue_depth_sum, cumulative[-1]
 
     def drop_line(self, reason: DropReason) -> None:
         """Count one line that was not delivered."""
@@ -112,10 +134,12 @@ class Counters:
         self.deliveries += other.deliveries
         self.bytes_received += other.bytes_received
         self.bytes_sent += other.bytes_sent
+        self.queue_depth_sum += other.queue_depth_sum
         for mine, theirs in (
             (self.dropped, other.dropped),
             (self.notices, other.notices),
             (self.notices_suppressed, other.notices_suppressed),
+            (self.queue_depth_buckets, other.queue_depth_buckets),
         ):
             for index, value in enumerate(theirs):
                 mine[index] += value

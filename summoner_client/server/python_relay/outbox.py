@@ -349,6 +349,7 @@ class Outbox:
                     return await self._flush_transport(writer, write_timeout, on_progress)
                 await self._wait()
                 continue
+            counters.observe_queue_depth(len(self._queue))
             batch, envelopes, size = self._take_batch()
             if transport.is_closing():
                 return CloseReason.IO_ERROR

@@ -163,20 +163,24 @@ class Shared:
         out["connections"] = self.admission.connections
         return out
 
+    def totals(self) -> Counters:
+        """The sum of every connection's counters, live and closed, taken under one lock."""
+        with self._lock:
+            total = Counters()
+            total.absorb(self.metrics.retired)
+            for handler in tuple(self.handlers.values()):
+                total.absorb(handler.counters)
+        return total
+
     def counters(self) -> dict[str, int]:
         """Every counter of §4.14, summed now over live and closed connections."""
-        with self._lock:
-            live = Counters()
-            live.absorb(self.metrics.retired)
-            for handler in tuple(self.handlers.values()):
-                live.absorb(handler.counters)
-            out: dict[str, int] = {}
-            live.export(out)
-            self.metrics.export(out)
+        out: dict[str, int] = {}
+        self.totals().export(out)
+        self.metrics.export(out)
         return out
 
     def gauges(self) -> dict[str, int]:
-        """Every gauge of §4.14 (the queue-depth histogram aside), read now."""
+        """Every gauge of §4.14, read now (the queue-depth histogram is in ``totals()``)."""
         with self._lock:
             handlers = tuple(self.handlers.values())
         depths = [handler.outbox.depth for handler in handlers]
