@@ -391,3 +391,49 @@ def test_a_run_that_ends_by_itself_sets_exited_without_stop(relay: RunningRelay)
     assert handle.exited.wait(10), "the thread did not end by itself"
     assert handle.thread_error is None
     assert not handle.is_alive()
+
+
+def test_concurrent_dispatch_under_threads_keeps_per_peer_order_and_its_bound(relay: RunningRelay) -> None:
+    """Receivers on client threads with max_concurrent_handlers = 3: at most 3 in flight per
+    client, every sender's messages handled in its order, nothing lost."""
+    senders, per_sender, slots = 4, 30, 3
+    config = {
+        **FAST,
+        "hyper_parameters": {**FAST["hyper_parameters"], "receiver": {"max_concurrent_handlers": slots}},
+    }
+    receiver = SummonerClient("concurrent")
+    seen: dict[str, list[int]] = {}
+    in_flight, peak = 0, 0
+    done = threading.Event()
+
+    @receiver.receive("n")
+    async def on_number(msg: Any) -> None:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0)  # yield so other peers' handlers can overlap with this one
+        seen.setdefault(msg["remote_addr"], []).append(msg["content"])
+        in_flight -= 1
+        if sum(map(len, seen.values())) == senders * per_sender:
+            done.set()
+
+    threads = [ClientThread(receiver, relay.host, relay.port, config_dict=config, name="conc-recv")]
+    threads += [
+        ClientThread(SummonerClient(f"s{i}"), relay.host, relay.port, config_dict=FAST, name=f"conc-s{i}")
+        for i in range(senders)
+    ]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            assert thread.wait_started(WAIT), thread.thread_error
+        members(relay, senders + 1)
+        for thread in threads[1:]:
+            for number in range(per_sender):
+                thread.publish(number, timeout=WAIT)
+        assert done.wait(WAIT), sum(map(len, seen.values()))
+    finally:
+        assert stop_all(threads, timeout=20)
+    assert 1 <= peak <= slots
+    assert len(seen) == senders
+    assert all(numbers == list(range(per_sender)) for numbers in seen.values())
