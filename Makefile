@@ -38,8 +38,8 @@ test-rust:  ## cargo test for the relay crates
 test: dev  ## the whole Python suite
 	$(PY) -m pytest
 
-demo: dev  ## a live multi-agent demo on an embedded relay
-	@echo "summoner_client is installed in $(VENV). The live multi-agent demo is coming soon."
+demo: dev  ## a live multi-agent demo on an embedded relay (summoner demo --help for its options)
+	$(VENV)/bin/summoner demo
 
 clean:  ## remove the virtual environment and build products
 	rm -rf $(VENV) rust_server/target

@@ -26,10 +26,15 @@ async def collect_numbers(receiver: ProbeClient, count: int) -> dict[str, list[i
     return seen
 
 
+# Room for every line a receiver can be sent: this case is about order, and a test process
+# starved of CPU must not turn it into a slow-consumer case (C12 covers that).
+ROOMY_QUEUES = {"hyper_parameters": {"max_queue_messages": 100_000, "max_queue_bytes": 64 * 1024 * 1024}}
+
+
 async def test_every_receiver_gets_each_senders_lines_complete_and_in_order(
     relay_factory: RelayFactory, probe_factory: ProbeFactory
 ) -> None:
-    relay = await relay_factory()
+    relay = await relay_factory(ROOMY_QUEUES)
     senders = [await probe_factory(relay) for _ in range(SENDERS)]
     receivers = [await probe_factory(relay) for _ in range(RECEIVERS)]
     await wait_for_members(relay, SENDERS + RECEIVERS)
