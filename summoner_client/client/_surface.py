@@ -6,19 +6,23 @@ unchanged), the spec's attribute names for the registry's objects (§1.2, §2.4)
 including extension coroutines. What does not: validation (``registry``) and running anything
 (``client``, ``session``).
 
-Thread rule: once the client runs, the indexes are read by the loop on every message, so a
-registration made from another thread is executed on the client loop and the calling thread waits
-for it; errors still reach the caller at once.
+Thread rule: once the client runs, the loop reads the indexes on every message, so they change only
+on the loop. A registration made from another thread during a run is validated in that thread (misuse
+raises there, at once) and its change of the indexes is queued for the loop; the call returns without
+waiting, so a thread the loop itself is waiting on can register without deadlock. Queued changes and
+extension coroutines scheduled from other threads run on the loop one at a time, in the order they
+were queued. An error that only binding can find (a replacement or an unparseable route in strict
+mode) is then raised on the loop: it is logged, and in strict mode it ends the run (``_deferred_failed``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import inspect
 import threading
+from collections import deque
 from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from summoner_client.client.registry import HandlerRegistry, PendingRegistration
 from summoner_client.logger import get_logger
@@ -29,6 +33,12 @@ __all__ = ["RegistrationSurface"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _NO_NAME = "<client:no-name>"
+
+
+class _Change(NamedTuple):
+    """A registry change queued for the loop (as opposed to an extension's coroutine)."""
+
+    apply: Callable[[], None]
 
 
 class RegistrationSurface:
@@ -42,11 +52,16 @@ class RegistrationSurface:
         self._registry = HandlerRegistry(self._flow, self.logger)
         self._routes_lock: asyncio.Lock | None = None
         self._late_extensions: list[object] = []  # extension items met by a synchronous initialize()
-        # Extension registrations scheduled after binding (asyncio tasks, or concurrent futures when
-        # scheduled from another thread); the run awaits them before it returns.
-        self._extension_tasks: set[Any] = set()
+        # Extension registrations scheduled after binding, and the task draining ``_deferred``; the run
+        # awaits them before it returns.
+        self._extension_tasks: set[asyncio.Task[Any]] = set()
+        # Index changes (callables) and extension coroutines queued from other threads during a run,
+        # in call order; only the loop takes from it. deque append/popleft are atomic.
+        self._deferred: deque[object] = deque()
+        self._drainer: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None  # thread driving the loop while a run is active
+        self._registry.commit = self._commit
 
     # ------------------------------------------------------------------ registry views (spec §1.2)
 
@@ -125,29 +140,70 @@ class RegistrationSurface:
 
     # ------------------------------------------------------------------ add_* (thread-aware)
 
-    def _on_loop(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Call a registry method, on the client loop when another thread registers during a run."""
+    def _commit(self, change: Callable[[], None]) -> None:
+        """Apply a validated registry change now, or queue it for the loop when another thread makes it
+        during a run (see the module docstring); never blocks the calling thread."""
         loop, thread = self._loop, self._loop_thread
-        if thread is None or loop is None or thread == threading.get_ident() or not self._registry.is_bound:
-            return method(*args, **kwargs)
-        result: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        if thread is None or loop is None or thread == threading.get_ident():
+            change()
+        else:
+            self._defer(loop, _Change(change))
 
-        def call() -> None:
+    def _defer(self, loop: asyncio.AbstractEventLoop, item: object) -> None:
+        self._deferred.append(item)
+        try:
+            loop.call_soon_threadsafe(self._drain_deferred)
+        except RuntimeError:  # the loop closed meanwhile: no run is left to apply it
+            self._drain_deferred()
+
+    def _drain_deferred(self) -> None:
+        """Start the task that applies queued items, unless one is running (it will reach the new ones).
+
+        On the loop while a run is active; anywhere once no run is (changes then apply at once and
+        coroutines wait for the next run's binding).
+        """
+        if self._drainer is not None and not self._drainer.done():
+            return
+        if self._loop_thread is None or self._loop_thread != threading.get_ident():
+            while self._deferred:
+                item = self._deferred.popleft()
+                if not isinstance(item, _Change):
+                    self._late_extensions.append(item)
+                    continue
+                try:
+                    item.apply()
+                except Exception as exc:
+                    self._deferred_failed(exc)
+            return
+        if self._deferred:
+            task = self._drainer = asyncio.get_running_loop().create_task(self._apply_deferred())
+            self._extension_tasks.add(task)
+            task.add_done_callback(self._extension_tasks.discard)
+
+    async def _apply_deferred(self) -> None:
+        # One item at a time, in queue order: a change queued after a coroutine waits for it.
+        while self._deferred:
+            item = self._deferred.popleft()
             try:
-                result.set_result(method(*args, **kwargs))
-            except BaseException as exc:
-                result.set_exception(exc)
+                if isinstance(item, _Change):
+                    item.apply()
+                else:
+                    await _settle(item)
+            except Exception as exc:
+                self._deferred_failed(exc)
 
-        loop.call_soon_threadsafe(call)
-        return result.result()
+    def _deferred_failed(self, exc: Exception) -> None:
+        """A registration that ran on the loop after its caller returned (queued from another thread,
+        or an extension's task) failed; the client also ends a strict run."""
+        self.logger.error("Registration failed on the client loop: %s", exc, exc_info=exc)
 
     def add_upload_states(self, fn: Callable[..., Any], *, dna_source: str | None = None) -> None:
         """Register the ``upload_states`` callback (spec §3.3)."""
-        self._on_loop(self._registry.add_upload_states, fn, dna_source=dna_source)
+        self._registry.add_upload_states(fn, dna_source=dna_source)
 
     def add_download_states(self, fn: Callable[..., Any], *, dna_source: str | None = None) -> None:
         """Register the ``download_states`` callback (spec §3.4)."""
-        self._on_loop(self._registry.add_download_states, fn, dna_source=dna_source)
+        self._registry.add_download_states(fn, dna_source=dna_source)
 
     def add_hook(
         self,
@@ -158,7 +214,7 @@ class RegistrationSurface:
         dna_source: str | None = None,
     ) -> None:
         """Register a send or receive hook (spec §3.5)."""
-        self._on_loop(self._registry.add_hook, fn, direction, priority, dna_source=dna_source)
+        self._registry.add_hook(fn, direction, priority, dna_source=dna_source)
 
     def add_receive(
         self,
@@ -170,7 +226,7 @@ class RegistrationSurface:
         dna_source: str | None = None,
     ) -> None:
         """Register a receiver (spec §3.6)."""
-        self._on_loop(self._registry.add_receive, fn, route, priority, model=model, dna_source=dna_source)
+        self._registry.add_receive(fn, route, priority, model=model, dna_source=dna_source)
 
     def add_send(  # noqa: PLR0917 - the original's positional order of send(...)
         self,
@@ -189,8 +245,7 @@ class RegistrationSurface:
         dna_source: str | None = None,
     ) -> str:
         """Register a sender (spec §3.7); return its registration id."""
-        rid: str = self._on_loop(
-            self._registry.add_send,
+        return self._registry.add_send(
             fn,
             route,
             multi,
@@ -204,7 +259,6 @@ class RegistrationSurface:
             model=model,
             dna_source=dna_source,
         )
-        return rid
 
     # ------------------------------------------------------------------ decorators (spec §3)
 
@@ -290,8 +344,10 @@ class RegistrationSurface:
     def _schedule_registration(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Queue an extension's registration coroutine, in order with the built-in ones.
 
-        Before binding it is awaited at the binding point. Once bound it runs on the client loop at
-        once (thread-safe), or at the next run when no run is active.
+        Before binding it is awaited at the binding point. Once bound, on the loop's thread during a
+        run it starts as a task at once; from another thread it is queued behind that thread's earlier
+        registrations and the call returns without waiting; with no run active it is awaited at the
+        next run's binding.
         """
         if self._registry.queue_extension(coro):
             return
@@ -303,7 +359,7 @@ class RegistrationSurface:
             self._extension_tasks.add(task)
             task.add_done_callback(self._extension_tasks.discard)
         else:
-            self._extension_tasks.add(asyncio.run_coroutine_threadsafe(coro, loop))
+            self._defer(loop, coro)
 
     async def _wait_for_registration(self) -> None:
         """Bind every pending registration in order, awaiting extension coroutines on the way."""

@@ -1,29 +1,28 @@
 """``SummonerClient``: the lifecycle around sessions (spec §2, §8, §12.2, §12.9).
 
 What belongs here: the lazy loop (§2.2), configuration application, ``run`` / ``run_client`` /
-``handle_session``, the intents (quit, travel, shutdown), reconnection through ``reconnect``, signals,
-embedding (``start``/``stop``/``async with``/``status``) and publishing. Decorators and registry views
-come from ``_surface``; one connection's tasks live in ``session``.
+``handle_session``, the intents (quit, travel, shutdown), reconnection through ``reconnect`` and
+signals. Decorators and registry views come from ``_surface``; publishing from ``_publishing``;
+``start``/``stop``/``async with``, threads, DNA and the harness loops from ``_embedding``; opening a
+connection (TLS, AUTH) from ``_connect``; one connection's tasks live in ``session``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import signal
-import socket
-import ssl
 import sys
 import threading
 from collections.abc import Callable
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Final
+from typing import Any, ClassVar, Final
 
 from pydantic import TypeAdapter
 
 from summoner_client.client import _defaults as defaults
 from summoner_client.client._adapters import AlreadyRunningError, Reconnector, current_loop
+from summoner_client.client._connect import open_relay_connection
+from summoner_client.client._embedding import EmbeddingMixin
 from summoner_client.client._plan import PlanCache
 from summoner_client.client._publishing import PublishingMixin
 from summoner_client.client._stats import ClientStats
@@ -40,15 +39,12 @@ from summoner_client.errors import ServerDisconnected
 from summoner_client.logger import configure_logger
 from summoner_client.protocol.process import ClientIntent
 
-if TYPE_CHECKING:
-    from summoner_client.threads import ClientThread
-
 __all__ = ["SendInvocation", "ServerDisconnected", "SummonerClient", "TimedSenderRuntime"]
 
 _RUNNING: Final = (ClientStatus.CONNECTING, ClientStatus.CONNECTED, ClientStatus.BACKING_OFF)
 
 
-class SummonerClient(RegistrationSurface, PublishingMixin, defaults.ClientDefaults):
+class SummonerClient(RegistrationSurface, PublishingMixin, EmbeddingMixin, defaults.ClientDefaults):
     """An agent: handlers registered with decorators, run against a relay with reconnection.
 
     Construction does no work [D-16]; ``run()`` is the blocking entry point and ``start()``/``stop()``
@@ -135,17 +131,19 @@ class SummonerClient(RegistrationSurface, PublishingMixin, defaults.ClientDefaul
 
     # ------------------------------------------------------------------ configuration (spec §7)
 
-    def _apply_config(
-        self, host: str, port: int, config_path: Any, config_dict: Any, *, configure_logging: bool
-    ) -> tuple[str, int]:
+    def _apply_config(self, host: str, port: int, config_path: Any, config_dict: Any) -> tuple[str, int]:
+        """Load, validate and apply a configuration (spec §7.1); return the target it resolves.
+
+        The ``logger`` section is applied first, on every path that applies a configuration (``run``,
+        ``run_client``, ``start``), so later warnings and errors use the configured handlers.
+        """
         if config_dict is not None and not isinstance(config_dict, dict):
             raise TypeError(
                 f"SummonerClient.run: config_dict must be a dict or None, got {type(config_dict).__name__}"
             )
         loaded = load_client_config(config_path, dict(config_dict) if config_dict is not None else None)
         cfg = loaded.config
-        if configure_logging:
-            configure_logger(self.logger, cfg.logger)  # applied first: later warnings use its handlers
+        configure_logger(self.logger, cfg.logger)  # applied first: later warnings use its handlers
         for issue in loaded.warnings:
             self.logger.warning(issue.message)
         hp = cfg.hyper_parameters
@@ -186,7 +184,7 @@ class SummonerClient(RegistrationSurface, PublishingMixin, defaults.ClientDefaul
         with contextlib.suppress(RuntimeError):
             asyncio.get_running_loop()
             raise AlreadyRunningError
-        host, port = self._apply_config(host, port, config_path, config_dict, configure_logging=True)
+        host, port = self._apply_config(host, port, config_path, config_dict)
         self.initialize()
         loop = self.loop
         previous = current_loop()
@@ -200,9 +198,7 @@ class SummonerClient(RegistrationSurface, PublishingMixin, defaults.ClientDefaul
         finally:
             self._run_task = None
             self._cleanup_run(loop, previous)
-        if self._fatal is not None:
-            fatal, self._fatal = self._fatal, None
-            raise fatal
+        self._raise_fatal()
 
     def _cleanup_run(
         self, loop: asyncio.AbstractEventLoop, previous: asyncio.AbstractEventLoop | None
@@ -241,16 +237,19 @@ class SummonerClient(RegistrationSurface, PublishingMixin, defaults.ClientDefaul
 
         Raises:
             RuntimeError: The client is bound to another loop, or already running.
+            ConfigError: The configuration is invalid (raised before anything connects).
+            Exception: In strict mode, the first user exception, re-raised after cleanup (spec §12.7).
         """
         if config_path is not None or config_dict is not None or self._config is None:
-            host, port = self._apply_config(
-                host,
-                port,
-                config_path,
-                config_dict,
-                configure_logging=config_path is not None or bool(config_dict and "logger" in config_dict),
-            )
+            host, port = self._apply_config(host, port, config_path, config_dict)
         await self._run_configured(host, port)
+        self._raise_fatal()
+
+    def _raise_fatal(self) -> None:
+        # The strict-mode error of the run that just ended is raised once, by whoever ran it.
+        if self._fatal is not None:
+            fatal, self._fatal = self._fatal, None
+            raise fatal
 
     async def _run_configured(self, host: str, port: int) -> None:
         loop = asyncio.get_running_loop()
@@ -287,21 +286,35 @@ class SummonerClient(RegistrationSurface, PublishingMixin, defaults.ClientDefaul
         if dropped:
             self._stats.publish_dropped += dropped
             self.logger.warning("%d published message(s) were not sent", dropped)
-        if self._extension_tasks:
-            pending = [
-                asyncio.wrap_future(f) if isinstance(f, concurrent.futures.Future) else f
-                for f in self._extension_tasks
-            ]
-            self._extension_tasks.clear()
-            await asyncio.gather(*pending, return_exceptions=True)
+        await self._finish_extensions()
         self._publish.detach()
         self._active, self._loop_thread = False, None
+        self._drain_deferred()  # what a cancelled drain left: changes apply now, coroutines wait
         self._session_stop = self._wake = None
         self._status = ClientStatus.STOPPED
         if self._run_task is not asyncio.current_task():
             self._intent = None  # run()'s own cleanup clears it after the loop stops
         if self._connected is not None and not self._connected.done():
             self._connected.set_result(None)
+
+    async def _finish_extensions(self) -> None:
+        # Registrations scheduled during the run finish within the shutdown budget, then are cancelled.
+        loop = asyncio.get_running_loop()
+        budget = self._config.hyper_parameters.lifecycle.shutdown_timeout_secs if self._config else 5.0
+        deadline = loop.time() + budget
+        while self._extension_tasks:  # a batch may schedule more: loop until none is left
+            pending = set(self._extension_tasks)
+            self._extension_tasks.clear()
+            _, late = await asyncio.wait(pending, timeout=max(0.0, deadline - loop.time()))
+            for task in late:
+                task.cancel()
+            if late:
+                self.logger.warning("Shutdown timeout: cancelling %d registration task(s)", len(late))
+                await asyncio.wait(late)
+            for task in pending:
+                error = None if task.cancelled() else task.exception()
+                if isinstance(error, Exception):
+                    self._deferred_failed(error)
 
     # ------------------------------------------------------------------ one session (spec §8.3)
 
@@ -345,15 +358,7 @@ class SummonerClient(RegistrationSurface, PublishingMixin, defaults.ClientDefaul
 
     async def _connect(self, host: str, port: int) -> tuple[Any, Any]:
         assert self._config is not None
-        security = self._config.security
-        tls: ssl.SSLContext | None = None
-        if security.tls:
-            tls = ssl.create_default_context(cafile=security.tls_ca_file)
-        opening = asyncio.ensure_future(
-            asyncio.open_connection(
-                host, port, ssl=tls, server_hostname=(security.tls_server_name or host) if tls else None
-            )
-        )
+        opening = asyncio.ensure_future(open_relay_connection(host, port, self._config.security))
         self._connect_task = opening
         try:
             reader, writer = await opening
@@ -364,12 +369,6 @@ class SummonerClient(RegistrationSurface, PublishingMixin, defaults.ClientDefaul
             return None, None  # cancelled by quit()/travel_to(): stop without another attempt
         finally:
             self._connect_task = None
-        sock = writer.get_extra_info("socket")
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if security.auth_token is not None:
-            writer.write(f"AUTH {security.auth_token}\n".encode())  # first line on every connection (§12.10)
         return reader, writer
 
     def _session_context(self) -> SessionContext:
@@ -393,6 +392,11 @@ class SummonerClient(RegistrationSurface, PublishingMixin, defaults.ClientDefaul
         if self._fatal is None:
             self._fatal = exc
         self._request(ClientIntent.ABORT)
+
+    def _deferred_failed(self, exc: Exception) -> None:
+        super()._deferred_failed(exc)
+        if self._registry.strict and self._active:
+            self._fail(exc)  # strict mode: a registration error ends the run like any other (§12.7)
 
     # ------------------------------------------------------------------ intents (spec §8.4-§8.7)
 
@@ -448,124 +452,3 @@ class SummonerClient(RegistrationSurface, PublishingMixin, defaults.ClientDefaul
             else:
                 loop.add_signal_handler(sig, self.shutdown)
                 self._signals.append(sig)
-
-    # ------------------------------------------------------------------ embedding (spec §8.9)
-
-    async def start(
-        self,
-        host: str = "127.0.0.1",
-        port: int = 8888,
-        *,
-        config_path: str | None = None,
-        config_dict: dict[str, Any] | None = None,
-        timeout: float | None = None,  # noqa: ASYNC109 - the spec's start(timeout=...)
-    ) -> None:
-        """Run the client as a task and return once the first session is connected.
-
-        Raises:
-            RuntimeError: The client is already running.
-            TimeoutError: No connection within ``timeout`` (the client keeps retrying until ``stop()``).
-        """
-        if self._run_task is not None and not self._run_task.done():
-            raise RuntimeError("SummonerClient is already running")
-        loop = asyncio.get_running_loop()
-        self._connected = loop.create_future()
-        self._run_task = loop.create_task(
-            self.run_client(host, port, config_path=config_path, config_dict=config_dict)
-        )
-        done, _ = await asyncio.wait(
-            {self._connected, self._run_task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-        )
-        if self._run_task in done:
-            self._run_task.result()  # re-raise a configuration or strict-mode error
-        elif not done:
-            raise TimeoutError(f"no connection to {host}:{port} within {timeout}s")
-
-    async def stop(self) -> None:
-        """Quit and wait until the client task has finished; idempotent."""
-        task = self._run_task
-        if task is None:
-            return
-        if not task.done():
-            self._request(ClientIntent.QUIT)
-        try:
-            await asyncio.shield(task)
-        finally:
-            self._run_task = None
-        if self._fatal is not None:
-            fatal, self._fatal = self._fatal, None
-            raise fatal
-
-    async def wait_stopped(self) -> None:
-        """Wait until a run started with :meth:`start` ends on its own (quit, abort, retries
-        exhausted), without asking it to stop; returns at once when no run is active.
-
-        Errors of the run are not raised here: :meth:`stop` raises them, so they surface once.
-        """
-        task = self._run_task
-        if task is not None:
-            await asyncio.wait({task})
-
-    def dna(self, include_context: bool = False) -> str:
-        """This client's handlers as DNA: a JSON array (client spec §10.1).
-
-        Args:
-            include_context: Add the ``__context__`` entry (imports, globals, recipes) that
-                ``ClientTranslation`` needs to rebuild the handlers elsewhere.
-        """
-        from summoner_client.dna.export import dna  # noqa: PLC0415 - dna imports the client package
-
-        return dna(self, include_context)
-
-    def start_in_thread(
-        self,
-        host: str = "127.0.0.1",
-        port: int = 8888,
-        *,
-        config_path: str | None = None,
-        config_dict: dict[str, Any] | None = None,
-    ) -> ClientThread:
-        """Run this client on a thread of its own, with its own event loop; return the handle.
-
-        The handle publishes, submits coroutines and stops the client from any thread
-        (see :class:`summoner_client.threads.ClientThread`).
-        """
-        from summoner_client.threads import ClientThread  # noqa: PLC0415 - threads imports the client
-
-        return ClientThread(self, host, port, config_path=config_path, config_dict=config_dict).start()
-
-    async def __aenter__(self) -> SummonerClient:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
-
-    # ------------------------------------------------------------------ test harness halves (spec §5.1)
-
-    async def message_receiver_loop(self, reader: asyncio.StreamReader, stop_event: asyncio.Event) -> None:
-        """Run the reader, the inbound pipeline and the bridge until ``stop_event`` is set.
-
-        Raises:
-            ServerDisconnected: At EOF.
-        """
-        await self._harness_session(stop_event, reader=reader).run()
-
-    async def message_sender_loop(self, writer: asyncio.StreamWriter, stop_event: asyncio.Event) -> None:
-        """Run dispatcher, senders, scheduler, workers, publisher and writer until ``stop_event`` is set."""
-        await self._harness_session(stop_event, writer=writer).run()
-
-    def _harness_session(self, stop: asyncio.Event, *, reader: Any = None, writer: Any = None) -> Session:
-        if self._config is None:
-            self._apply_config(self._run_host, self._run_port, None, None, configure_logging=False)
-        if self._publish.attached_loop is None:
-            self._publish.attach(asyncio.get_running_loop())
-        self._registry.bind_pending()
-        shared = self._last_session if self._last_session is not None and self._session_stop is stop else None
-        session = Session(self._session_context(), reader, writer, stop)
-        if shared is not None:
-            session.share_bridge(shared)
-        self._last_session, self._session_stop = session, stop
-        return session

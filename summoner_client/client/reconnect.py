@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Protocol
 
+from summoner_client.client._connect import AuthRejected
 from summoner_client.errors import ServerDisconnected
 from summoner_client.protocol.process import ClientIntent
 
@@ -69,6 +70,7 @@ class ReconnectSchedule:
     policy: ReconnectPolicy
     stage: Stage = Stage.PRIMARY
     attempts: int = 0
+    _before_connect: int = field(default=0, init=False, repr=False)  # restored by rejected()
 
     @property
     def limit(self) -> int | None:
@@ -82,7 +84,12 @@ class ReconnectSchedule:
 
     def connected(self) -> None:
         """A connection succeeded: the next failure is ``retry 1`` again."""
-        self.attempts = 0
+        self._before_connect, self.attempts = self.attempts, 0
+
+    def rejected(self) -> None:
+        """The relay refused the auth token: the connection was no success, so the count goes on
+        from where ``connected()`` found it (spec §12.10); call it before ``failed()``."""
+        self.attempts = self._before_connect
 
     def failed(self, exc: BaseException) -> str:
         """Count a failed attempt or a lost session; return its ERROR line."""
@@ -161,6 +168,8 @@ async def reconnect_loop(client: Reconnector, schedule: ReconnectSchedule, logge
         try:
             outcome = await client.serve_once(client.host, client.port, schedule.connected)
         except (ServerDisconnected, OSError) as exc:
+            if isinstance(exc, AuthRejected):
+                schedule.rejected()
             logger.error(schedule.failed(exc))
             await client.back_off(schedule.policy.retry_delay)
             if client.pending_intent() is not None:

@@ -22,8 +22,11 @@ Interface with the runtime (``SummonerClient``):
   queues each with :meth:`HandlerRegistry.queue_extension` and binds with a loop over
   :meth:`HandlerRegistry.next_pending`, awaiting what is not a :class:`PendingRegistration`;
 - after binding, ``add_*`` binds at once. The registry holds a lock around every change of its indexes
-  but knows nothing of asyncio: calling it from the right thread, and taking ``routes_lock``, is the
-  runtime's job. It rebuilds its own tables when :attr:`HandlerRegistry.version` changes.
+  but knows nothing of asyncio. Validation always runs in the caller's thread, so misuse raises there;
+  the change of the indexes that follows goes through :attr:`HandlerRegistry.commit`, which applies it
+  at once by default. The runtime replaces ``commit`` to move changes made from another thread, while
+  the client runs, onto its loop (the loop reads the indexes on every message). The registry rebuilds
+  its own tables when :attr:`HandlerRegistry.version` changes.
 """
 
 from __future__ import annotations
@@ -64,6 +67,11 @@ __all__ = ["DnaRecord", "HandlerRegistry", "PendingRegistration"]
 
 DnaRecord = dict[str, Any]
 Handler = Callable[..., Any]
+Change = Callable[[], None]
+
+
+def _apply_now(change: Change) -> None:
+    change()
 
 
 @dataclass
@@ -120,6 +128,8 @@ class HandlerRegistry(SenderTables):
         self.dna_download_states: list[DnaRecord] = []
         self.pending: list[object] = []  # PendingRegistration, or an extension's opaque item
         self.version = 0
+        # Applies a validated change of the indexes; the runtime may defer it to its loop (see above).
+        self.commit: Callable[[Change], None] = _apply_now
         self._bound = False
         self._sender_ids = itertools.count(1)
         self._warned_routes: set[str] = set()
@@ -173,23 +183,31 @@ class HandlerRegistry(SenderTables):
         """Register the ``upload_states`` callback (spec §3.3); it takes effect at once."""
         self._check_handler(fn, "@upload_states", (UPLOAD_STATES_PARAM, UPLOAD_STATES_RETURN))
         record = {"fn": fn, "source": get_callable_source(fn, dna_source)}
-        with self.lock:
-            if self.upload_states_fn is not None:
-                self._replacing("@upload_states handler overwritten")
-            self.upload_states_fn = fn
-            self.dna_upload_states[:] = [record]
-            self.version += 1
+
+        def change() -> None:
+            with self.lock:
+                if self.upload_states_fn is not None:
+                    self._replacing("@upload_states handler overwritten")
+                self.upload_states_fn = fn
+                self.dna_upload_states[:] = [record]
+                self.version += 1
+
+        self.commit(change)
 
     def add_download_states(self, fn: Handler, *, dna_source: str | None = None) -> None:
         """Register the ``download_states`` callback (spec §3.4); it takes effect at once."""
         self._check_handler(fn, "@download_states", (DOWNLOAD_STATES_PARAM, DOWNLOAD_STATES_RETURN))
         record = {"fn": fn, "source": get_callable_source(fn, dna_source)}
-        with self.lock:
-            if self.download_states_fn is not None:
-                self._replacing("@download_states handler overwritten")
-            self.download_states_fn = fn
-            self.dna_download_states[:] = [record]
-            self.version += 1
+
+        def change() -> None:
+            with self.lock:
+                if self.download_states_fn is not None:
+                    self._replacing("@download_states handler overwritten")
+                self.download_states_fn = fn
+                self.dna_download_states[:] = [record]
+                self.version += 1
+
+        self.commit(change)
 
     def add_hook(
         self, fn: Handler, direction: object, priority: object = (), *, dna_source: str | None = None
@@ -213,19 +231,23 @@ class HandlerRegistry(SenderTables):
             "source": get_callable_source(fn, dna_source),
         }
         hooks = self.sending_hooks if direction is Direction.SEND else self.receiving_hooks
-        with self.lock:
-            old = hooks.get(key)
-            if old is not None:
-                self._replacing(
-                    "Hook for %s with priority %s already exists (%s); replacing it with %s",
-                    direction.name,
-                    key,
-                    handler_name(old),
-                    handler_name(fn),
-                )
-            hooks[key] = fn
-            self.dna_hooks.append(record)
-            self.version += 1
+
+        def change() -> None:
+            with self.lock:
+                old = hooks.get(key)
+                if old is not None:
+                    self._replacing(
+                        "Hook for %s with priority %s already exists (%s); replacing it with %s",
+                        direction.name,
+                        key,
+                        handler_name(old),
+                        handler_name(fn),
+                    )
+                hooks[key] = fn
+                self.dna_hooks.append(record)
+                self.version += 1
+
+        self.commit(change)
 
     # ----------------------------------------------------------------- receivers and senders
 
@@ -314,9 +336,10 @@ class HandlerRegistry(SenderTables):
         return registration_id
 
     def _register(self, item: PendingRegistration) -> None:
-        # Called with the lock held: once bound, a registration takes effect for the next message.
+        # Called with the lock held. Before binding the item waits in ``pending``; once bound it binds
+        # through ``commit`` and takes effect for the next message. ``bind`` takes the lock itself.
         if self._bound:
-            self.bind(item)
+            self.commit(lambda: self.bind(item))
         else:
             self.pending.append(item)
 

@@ -23,7 +23,7 @@ from summoner_client.client._pipeline import NO_SNAPSHOT, SNAPSHOT_FAILED, Bridg
 from summoner_client.client._plan import BoundSender, DispatchPlan, PlanCache
 from summoner_client.client._stats import ClientStats
 from summoner_client.client._timed import TimedScheduler
-from summoner_client.client.outbox import Encoded, Outbox, PublishQueue
+from summoner_client.client.outbox import Encoded, Outbox, Pending, PublishQueue
 from summoner_client.config.client import SenderConfig
 from summoner_client.protocol.payload import wrap_with_types
 from summoner_client.protocol.validation import handler_name
@@ -180,13 +180,7 @@ class SenderRuntime:
         """
         queue = self._publish_queue
         while (item := queue.get_nowait()) is not None:
-            try:
-                line = item.data if isinstance(item, Encoded) else await self._encode_published(item.payload)
-                if line is not None:
-                    await self._outbox.put_group([line], published=True)
-            except asyncio.CancelledError:
-                queue.push_front([item])
-                raise
+            await self._forward_published(item, finish_hooks=False)  # the budget's cancel is final
 
     # ------------------------------------------------------------------ producers
 
@@ -273,19 +267,52 @@ class SenderRuntime:
         outbox = self._outbox
         while True:
             await outbox.wait_for_room()
-            item = await queue.get()
+            await self._forward_published(await queue.get(), finish_hooks=True)
+
+    async def _forward_published(self, item: Any, *, finish_hooks: bool) -> None:
+        """Encode one published item (send hooks run here, once) and put its line into the outbox.
+
+        Cancelled between queue and outbox (the session ends, perhaps on a lost connection), the item
+        goes back to the head of the queue, so nothing published is lost within the bound. Once the
+        hooks have produced a line, that line goes back, never the payload: the hooks do not run twice.
+        With ``finish_hooks`` a first cancellation lets running hooks finish (see ``_encode_once``).
+        """
+        queue = self._publish_queue
+        if isinstance(item, Encoded):
+            line: bytes | None = item.data
+        elif finish_hooks:
+            line = await self._encode_once(item)
+        else:
             try:
-                if isinstance(item, Encoded):
-                    line: bytes | None = item.data
-                else:
-                    line = await self._encode_published(item.payload)
-                if line is not None:
-                    await outbox.put_group([line], published=True)
+                line = await self._encode_published(item.payload)
             except asyncio.CancelledError:
-                # Cancelled between queue and outbox (a lost connection): the payload goes back to the
-                # head of the queue, so nothing published is lost within the bound.
-                queue.push_front([item])
+                queue.push_front([item])  # hooks cut off mid-way: the payload is encoded again later
                 raise
+        if line is None:
+            return
+        try:
+            await self._outbox.put_group([line], published=True)
+        except asyncio.CancelledError:
+            queue.push_front([Encoded(line)])
+            raise
+
+    async def _encode_once(self, item: Pending) -> bytes | None:
+        # The publisher's hooks run in a task of their own that the first cancellation (the session
+        # stopping its producers) does not interrupt: they finish, and their line is kept for the next
+        # writer. The session awaits the publisher within its shutdown budget and, once it is spent,
+        # cancels it again: only a hook cut off then leaves the payload to be encoded again.
+        encoding = asyncio.ensure_future(self._encode_published(item.payload))
+        try:
+            return await asyncio.shield(encoding)
+        except asyncio.CancelledError:
+            try:
+                line = await encoding
+            except asyncio.CancelledError:
+                self._publish_queue.push_front([item])
+                raise
+            if line is not None:
+                self._publish_queue.push_front([Encoded(line)])
+            raise
 
     async def _encode_published(self, payload: Any) -> bytes | None:
         try:

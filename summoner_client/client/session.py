@@ -13,17 +13,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from summoner_client.client._connect import AUTH_REJECTED_MESSAGE, AuthRejected, is_auth_rejection
 from summoner_client.client._pipeline import BridgeItem, InboundPipeline
 from summoner_client.client._plan import PlanCache
 from summoner_client.client._stats import ClientStats
 from summoner_client.client.outbox import Encoded, Outbox, PublishQueue
 from summoner_client.client.senders import OutboundEncoder, SenderRuntime
 from summoner_client.config.client import ClientConfig
-from summoner_client.errors import ServerDisconnected
+from summoner_client.errors import ConnectionClosed, ServerDisconnected
 from summoner_client.protocol.flow import Flow
 from summoner_client.protocol.framing import LineSplitter
 from summoner_client.protocol.wire import LineKind, decode_line
@@ -129,6 +131,7 @@ class Session:
         self._intake_stopped = False
         self._closed = False
         self._warned_versions: set[str] = set()
+        self._authenticating = ctx.config.security.auth_token is not None  # the relay may refuse it
 
     def share_bridge(self, other: Session) -> None:
         """Use ``other``'s event bridge: the two harness halves of spec §5.1 meet there."""
@@ -150,9 +153,9 @@ class Session:
             async with asyncio.TaskGroup() as tasks:
                 self._tasks = tasks
                 if self._reader is not None:
-                    self._reader_task = tasks.create_task(self._guard(self._receive_loop()))
+                    self._reader_task = tasks.create_task(self._guard(self._receive_loop))
                 if self._writer is not None:
-                    self._writer_task = tasks.create_task(self._guard(self._write_loop()))
+                    self._writer_task = tasks.create_task(self._guard(self._write_loop))
                     self.senders.start(tasks, self.ctx.plans.current())
                 tasks.create_task(self._end_loop())
         except* _SessionOver:
@@ -162,11 +165,13 @@ class Session:
         if self.lost is not None:
             raise self.lost
 
-    async def _guard(self, loop_coro: Any) -> None:
+    async def _guard(self, loop: Callable[[], Awaitable[None]]) -> None:
         # The task boundary of the reader and the writer: a lost connection becomes the stop signal.
+        # It takes the loop function, not a coroutine: a task cancelled before its first step (a
+        # session lost at once) would otherwise leave that coroutine never awaited.
         try:
-            await loop_coro
-        except ServerDisconnected as exc:
+            await loop()
+        except ConnectionClosed as exc:  # EOF (ServerDisconnected) or a refused token: already logged
             self._connection_lost(exc)
         except OSError as exc:
             self.ctx.logger.warning("Connection lost: %s: %s", type(exc).__name__, exc)
@@ -216,6 +221,9 @@ class Session:
         stats.lines_received += 1
         if _wire.isEnabledFor(logging.DEBUG):
             _wire.debug("<<- %r", line)
+        if self._authenticating and is_auth_rejection(line):
+            self.ctx.logger.error(AUTH_REJECTED_MESSAGE)  # the relay closes next (spec §12.10)
+            raise AuthRejected
         decoded = decode_line(line)
         if decoded.kind is LineKind.UNDECODABLE:
             stats.lines_undecodable += 1
@@ -304,6 +312,8 @@ class Session:
         await self._stop.wait()
         if self.lost is None:
             self.ctx.logger.info("Client about to disconnect...")
+        else:
+            self.ctx.logger.debug("Connection lost: ending the session without a flush")
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._budget  # one budget shared by steps 2 to 4
         self.stop_intake()

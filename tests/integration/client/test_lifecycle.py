@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -13,38 +13,14 @@ import pytest
 from summoner_client.client import ClientStatus, SummonerClient
 from summoner_client.protocol.process import Direction
 from summoner_client.server import RunningRelay
-from tests.integration.client._helpers import FAST_CONFIG, Clients, Collector, start_relay, wait_members
-
-
-class RawServer:
-    """A server the test controls: it hands each accepted connection to a script."""
-
-    def __init__(self, script: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Any]) -> None:
-        self._script = script
-        self.accepted = 0
-        self.server: asyncio.Server | None = None
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.accepted += 1
-        try:
-            await self._script(reader, writer)
-        finally:
-            writer.close()
-
-    async def __aenter__(self) -> RawServer:
-        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self.server is not None
-        self.server.close()
-        await self.server.wait_closed()
-
-    @property
-    def port(self) -> int:
-        assert self.server is not None
-        port: int = self.server.sockets[0].getsockname()[1]
-        return port
+from tests.integration.client._helpers import (
+    FAST_CONFIG,
+    Clients,
+    Collector,
+    RawServer,
+    start_relay,
+    wait_members,
+)
 
 
 def relay_line(content: str, addr: str = "10.0.0.1:1") -> bytes:

@@ -106,3 +106,46 @@ async def test_merged_client_answers_for_both_sources(relay_factory: RelayFactor
     finally:
         await clients.stop_all()
         files.forget()
+
+
+DOUBLER = """
+from typing import Any
+from summoner_client.client import SummonerClient
+
+agent = SummonerClient("doubler")
+
+
+@agent.receive("double")
+async def double(msg: Any) -> None:
+    content = msg.get("content") if isinstance(msg, dict) else None
+    if isinstance(content, dict) and "x" in content:
+        await agent.publish({"double": content["x"] * 2})
+"""
+
+SQUARER = DOUBLER.replace('"doubler"', '"squarer"').replace('"double"', '"square"')
+SQUARER = SQUARER.replace("async def double", "async def square").replace("* 2", "** 2")
+
+
+async def test_a_live_agent_and_one_from_a_dna_file_serve_both_behaviours_on_one_connection(
+    relay_factory: RelayFactory, tmp_path: Path
+) -> None:
+    relay = await relay_factory()
+    files = AgentFiles(tmp_path)
+    clients = Clients(relay)
+    try:
+        live = files.load(DOUBLER)
+        from_file = files.load(SQUARER)
+        dna_path = tmp_path / "squarer.dna.json"
+        dna_path.write_text(dna(from_file.agent, include_context=True))
+        merged = ClientMerger([live.agent, {"dna_path": str(dna_path)}], name="merged")
+        merged.initiate_all()
+        await clients.start(merged)
+        sink = Collector()
+        questioner = await clients.start(asker(sink))
+        await wait_for_members(relay, 2, timeout=5)  # one connection for the merged client
+        await questioner.publish({"x": 7})
+        answers = await sink.wait(2, timeout=5)
+        assert sorted(answers, key=str) == [{"double": 14}, {"square": 49}]
+    finally:
+        await clients.stop_all()
+        files.forget()

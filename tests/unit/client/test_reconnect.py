@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from summoner_client.client._connect import AuthRejected
 from summoner_client.client.reconnect import ReconnectPolicy, ReconnectSchedule, Stage, Verdict
 
 
@@ -34,6 +35,20 @@ def test_connection_resets_the_counter() -> None:
     plan.connected()
     assert plan.failed(OSError()).endswith("retry 1 of 2; sleeping 3s")
     assert plan.after_sleep() is Verdict.RETRY
+
+
+def test_a_refused_token_is_a_failed_attempt_not_a_connection() -> None:
+    plan = schedule(primary=2)
+    plan.connected()  # the TCP connection opened...
+    plan.rejected()  # ...but the relay refused the token (spec §12.10)
+    assert plan.failed(AuthRejected()) == (
+        "[AuthRejected: Relay rejected the auth token] (Primary) retry 1 of 2; sleeping 3s"
+    )
+    assert plan.after_sleep() is Verdict.RETRY
+    plan.connected()
+    plan.rejected()
+    assert plan.failed(AuthRejected()).endswith("retry 2 of 2; sleeping 3s")
+    assert plan.after_sleep() is Verdict.FALLBACK
 
 
 def test_unlimited_never_gives_up() -> None:
