@@ -368,6 +368,24 @@ class Session:
         if kept:
             self.ctx.publish_queue.push_front([Encoded(line) for line in kept])
 
+    async def _half_close_and_drain(self, writer: asyncio.StreamWriter) -> None:
+        """On a graceful end, send EOF and discard input until the relay closes (bounded).
+
+        Closing a socket that still has unread input makes the kernel reset the connection, and a
+        reset can destroy the last lines this client wrote before the relay read them. After EOF
+        the relay reads everything, then closes; only then is the socket closed here.
+        """
+        reader = self._reader
+        if reader is None or self.lost is not None or not writer.can_write_eof():
+            return  # a lost connection has nothing to save; TLS streams have no half-close
+        try:
+            writer.write_eof()
+            async with asyncio.timeout(_CLOSE_TIMEOUT):
+                while await reader.read(READ_CHUNK_BYTES):
+                    pass
+        except (TimeoutError, OSError, RuntimeError):
+            pass  # the close below still runs; the relay may have gone first
+
     def _report_overrun(self) -> None:
         running = len(self._inflight)
         if running:
@@ -383,6 +401,7 @@ class Session:
         if writer is None or self._closed:
             return
         self._closed = True
+        await self._half_close_and_drain(writer)
         with suppress(Exception):
             writer.close()
         try:

@@ -244,3 +244,49 @@ async def test_no_busy_loops(clients: Clients, heartbeat: Heartbeat, monkeypatch
     assert none_count < 100
     assert heartbeat.ticks - start_ticks >= 10
     assert client.stats["sender_errors"] == 0
+
+
+async def test_a_quit_while_input_keeps_arriving_loses_none_of_the_last_lines(
+    relay: RunningRelay, clients: Clients
+) -> None:
+    """Quitting half-closes and drains, so the kernel never resets a socket with unread input and
+    the relay reads every line the client wrote last (its close is client_closed, not io_error)."""
+    last_words = 200
+    quitter = SummonerClient("quitter")
+    listener_got = Collector()
+
+    @quitter.receive("any")
+    async def on_go(msg: Any) -> None:
+        if isinstance(msg, dict) and msg.get("content") == "go":
+            for index in range(last_words):
+                await quitter.publish(f"last words {index}")
+            await quitter.quit()
+
+    listener = SummonerClient("listener")
+
+    @listener.receive("any")
+    async def on_line(msg: Any) -> None:
+        if isinstance(msg, dict) and str(msg.get("content", "")).startswith("last words"):
+            listener_got.add(msg["content"])
+
+    chatty = SummonerClient("chatty")
+    go = asyncio.Event()
+
+    @chatty.send("chatter")
+    async def chatter() -> str:
+        # Keeps input flowing toward the quitter; the first call also triggers its last words.
+        if not go.is_set():
+            go.set()
+            return "go"
+        await asyncio.sleep(0)
+        return "chatter"
+
+    await clients.start(listener)
+    started = await clients.start(quitter)
+    await wait_members(relay, 2)
+    await clients.start(chatty)
+    await asyncio.wait_for(started.wait_stopped(), timeout=10)
+    received = await listener_got.wait(last_words, timeout=10)
+    assert received == [f"last words {index}" for index in range(last_words)]
+    closed = relay.stats()
+    assert closed['connections_closed_total{reason="io_error"}'] == 0
