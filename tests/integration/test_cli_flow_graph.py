@@ -110,3 +110,20 @@ def test_png_without_matplotlib_fails_and_says_why(
     assert result.exit_code == 1
     assert "PNG output needs matplotlib" in result.stderr
     assert not output.exists()
+
+
+@pytest.mark.parametrize("suffix", ["mmd", "png"])
+def test_the_buyer_seller_example_renders_to_mermaid_and_png(tmp_path: Path, suffix: str) -> None:
+    seller = Path(__file__).parents[2] / "examples" / "buyer_seller" / "seller.py"
+    output = tmp_path / f"seller.{suffix}"
+    command = [sys.executable, "-m", "summoner_client.cli", "flow", "graph", str(seller), "-o", str(output)]
+    if suffix == "mmd":
+        command += ["--format", "mermaid"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    if suffix == "png":
+        assert output.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    else:
+        text = output.read_text()
+        assert text.startswith(("flowchart", "graph"))
+        assert "-->" in text
