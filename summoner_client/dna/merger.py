@@ -26,7 +26,8 @@ import orjson
 from summoner_client.client.client import SummonerClient
 from summoner_client.dna._context import DEFAULT_VAR_NAME, client_var_names
 from summoner_client.dna._live import LiveHandler, clone_callable, rebind_globals_of, register_live, snapshot
-from summoner_client.dna._replay import Replayer, check_flow_for_senders, split_context
+from summoner_client.dna._replay import Replayer, split_context
+from summoner_client.dna._replaying import ReplayingClient
 from summoner_client.dna._sandbox import (
     ImportPolicy,
     ImportReport,
@@ -58,7 +59,7 @@ class MergeSource(TypedDict):
     import_report: ImportReport | None  # DNA sources; None for live ones
 
 
-class ClientMerger(SummonerClient):
+class ClientMerger(ReplayingClient):
     """A ``SummonerClient`` with the handlers of every source, replayed by ``initiate_all()``.
 
     Args:
@@ -242,38 +243,7 @@ class ClientMerger(SummonerClient):
                 continue
             register_live(self, handler, fn, old)
 
-    def initiate_upload_states(self) -> None:
-        """Replay every source's ``upload_states`` callback; a later one replaces an earlier one."""
-        self._initiate("upload_states")
-
-    def initiate_download_states(self) -> None:
-        """Replay every source's ``download_states`` callback; a later one replaces an earlier one."""
-        self._initiate("download_states")
-
-    def initiate_hooks(self) -> None:
-        """Replay every source's hooks, source by source."""
-        self._initiate("hook")
-
-    def initiate_receivers(self) -> None:
-        """Replay every source's receivers, source by source."""
-        self._initiate("receive")
-
-    def initiate_senders(self) -> None:
-        """Replay every source's senders, after checking the flow across all of them.
-
-        Raises:
-            FlowStateError: (a ``RuntimeError``) the flow is inactive and a sender of any source needs
-                it; nothing is replayed then.
-        """
+    def _sender_entries(self) -> Iterable[dict[str, Any]]:
+        # Across all sources, live and DNA, so one source's sender cannot slip in before another fails.
         entries = [h.entry for s in self.sources for h in s.get("handlers", ())]
-        entries += [e for s in self.sources for e in s.get("dna_list", ())]
-        check_flow_for_senders(self, entries, type(self).__name__)
-        self._initiate("send")
-
-    def initiate_all(self) -> None:
-        """Upload and download callbacks, hooks, receivers, then senders, each across all sources."""
-        self.initiate_upload_states()
-        self.initiate_download_states()
-        self.initiate_hooks()
-        self.initiate_receivers()
-        self.initiate_senders()
+        return entries + [e for s in self.sources for e in s.get("dna_list", ())]

@@ -29,9 +29,9 @@ import types
 from collections.abc import Iterable
 from typing import Any
 
-from summoner_client.client.client import SummonerClient
 from summoner_client.dna._context import DEFAULT_VAR_NAME
-from summoner_client.dna._replay import Replayer, check_flow_for_senders, split_context
+from summoner_client.dna._replay import Replayer, split_context
+from summoner_client.dna._replaying import ReplayingClient
 from summoner_client.dna._sandbox import (
     ImportPolicy,
     ImportReport,
@@ -47,7 +47,7 @@ from summoner_client.errors import DnaTypeError
 __all__ = ["ClientTranslation"]
 
 
-class ClientTranslation(SummonerClient):
+class ClientTranslation(ReplayingClient):
     """A ``SummonerClient`` whose handlers are rebuilt from a DNA list.
 
     Args:
@@ -137,36 +137,5 @@ class ClientTranslation(SummonerClient):
             if entry.get("type") == kind:
                 self._replayer.replay(entry)
 
-    def initiate_upload_states(self) -> None:
-        """Rebuild and register the ``upload_states`` callback, if the DNA has one."""
-        self._initiate("upload_states")
-
-    def initiate_download_states(self) -> None:
-        """Rebuild and register the ``download_states`` callback, if the DNA has one."""
-        self._initiate("download_states")
-
-    def initiate_hooks(self) -> None:
-        """Rebuild and register every hook, in DNA order."""
-        self._initiate("hook")
-
-    def initiate_receivers(self) -> None:
-        """Rebuild and register every receiver, in DNA order."""
-        self._initiate("receive")
-
-    def initiate_senders(self) -> None:
-        """Rebuild and register every sender, in DNA order.
-
-        Raises:
-            FlowStateError: (a ``RuntimeError``) the flow is inactive and a sender needs it; raised
-                before any sender is registered.
-        """
-        check_flow_for_senders(self, self._dna_list, type(self).__name__)
-        self._initiate("send")
-
-    def initiate_all(self) -> None:
-        """Upload and download callbacks, hooks, receivers, then senders."""
-        self.initiate_upload_states()
-        self.initiate_download_states()
-        self.initiate_hooks()
-        self.initiate_receivers()
-        self.initiate_senders()
+    def _sender_entries(self) -> Iterable[dict[str, Any]]:
+        return self._dna_list
