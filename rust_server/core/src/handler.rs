@@ -95,8 +95,6 @@ pub(crate) struct Handler {
     last_read: Instant,
     /// The last read filled all the room it had: more input is probably waiting.
     busy: bool,
-    /// Recipients' writers owed a wake-up for lines fanned out in this run (§4.5).
-    wakes: Vec<Arc<Outbox>>,
     member: bool,
 }
 
@@ -148,7 +146,6 @@ impl Handler {
             line_started: None,
             last_read: now,
             busy: false,
-            wakes: Vec::new(),
             member: false,
         }
     }
@@ -303,25 +300,17 @@ impl Handler {
     }
 
     /// Runs every complete line in the buffer through the pipeline.
-    ///
-    /// Recipients' writers are woken once per run of at most [`LINES_PER_TURN`] lines,
-    /// before the reader yields or waits, so each writes a batch.
     async fn process_buffered(&mut self) -> Result<(), CloseReason> {
         let mut handled = 0;
         let mut completed = false;
         while let Some(frame) = self.reader.decode(&mut self.buf) {
             completed = true;
-            let outcome = self.on_frame(frame).await;
-            if outcome.is_err() {
-                self.wake_writers();
-                return outcome;
-            }
+            self.on_frame(frame).await?;
             handled += 1;
             if handled % LINES_PER_TURN == 0 {
                 tokio::task::yield_now().await;
             }
         }
-        self.wake_writers();
         let in_progress = self.reader.line_in_progress(&self.buf);
         if !in_progress {
             self.line_started = None;
@@ -334,22 +323,9 @@ impl Handler {
     async fn process_eof(&mut self) -> Result<(), CloseReason> {
         self.process_buffered().await?;
         if let Some(frame) = self.reader.decode_eof(&mut self.buf) {
-            let outcome = self.on_frame(frame).await;
-            self.wake_writers();
-            outcome?;
+            self.on_frame(frame).await?;
         }
         Ok(())
-    }
-
-    /// Wakes the writers that fan-out queued a first line for since the last call.
-    fn wake_writers(&mut self) {
-        for outbox in self.wakes.drain(..) {
-            outbox.wake();
-        }
-        if !self.busy && self.wakes.capacity() > LINES_PER_TURN {
-            // A sender that may now go quiet does not keep a large room's list.
-            self.wakes = Vec::new();
-        }
     }
 
     /// The earliest of the line-timeout and idle deadlines, if either is on.
@@ -420,10 +396,7 @@ impl Handler {
         }
         let line: Bytes = envelope::encode(&self.addr, text);
         self.counters.lines_relayed.fetch_add(1, Relaxed);
-        let recipients = self
-            .shared
-            .registry
-            .broadcast(self.id, &line, &mut self.wakes);
+        let recipients = self.shared.registry.broadcast(self.id, &line);
         if tracing::enabled!(tracing::Level::DEBUG) {
             tracing::debug!(conn = self.id, bytes = body.len(), recipients, "relayed");
         }
@@ -439,6 +412,10 @@ impl Handler {
 
     /// Takes a token from every configured bucket, or none; drops or waits per the action.
     async fn admit_by_rate(&mut self) -> Result<bool, CloseReason> {
+        if self.bucket.is_none() && !self.shared.admission.ip_rate_limited() {
+            // No limit configured (the default): no clock read per line.
+            return Ok(true);
+        }
         loop {
             let now = std::time::Instant::now();
             let own = self.bucket.as_mut().is_none_or(|b| b.has_token(now));
@@ -459,8 +436,6 @@ impl Handler {
                 .as_mut()
                 .map_or(Duration::ZERO, |b| b.wait_time(now));
             let wait = own_wait.max(self.shared.admission.ip_wait_time(self.ip, now));
-            // Lines already fanned out must not wait for this one's token.
-            self.wake_writers();
             tokio::select! {
                 () = self.conn.cancel.cancelled() => {
                     return Err(self.conn.reason.get().copied().unwrap_or(CloseReason::IoError));

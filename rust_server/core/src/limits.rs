@@ -153,6 +153,11 @@ impl Admission {
         })
     }
 
+    /// Whether a per-IP rate limit is configured.
+    pub fn ip_rate_limited(&self) -> bool {
+        self.ip_rate.is_some()
+    }
+
     /// Whether the per-IP bucket (if configured) has a token for `ip`.
     pub fn ip_has_token(&self, ip: IpAddr, now: Instant) -> bool {
         let Some((rate, burst)) = self.ip_rate else {

@@ -139,22 +139,9 @@ impl Outbox {
 
     /// Offers one envelope for this recipient; never waits (spec/relay.md §4.6 table).
     pub fn offer(&self, line: &Bytes, counters: &Counters) -> Offer {
-        let (offer, wake) = self.offer_deferred(line, counters);
-        if wake {
-            self.wake();
-        }
-        offer
-    }
-
-    /// As [`Outbox::offer`], except that waking the writer for a queued line is left to
-    /// the caller: the second value says whether [`Outbox::wake`] is owed.
-    ///
-    /// Fan-out uses this to wake each recipient's writer once per run of lines instead of
-    /// once per line, so the writer finds a batch rather than a single line (§4.6).
-    pub fn offer_deferred(&self, line: &Bytes, counters: &Counters) -> (Offer, bool) {
         let mut state = self.lock();
         if state.finished || state.doomed {
-            return (Offer::Closed, false);
+            return Offer::Closed;
         }
         let policy = &self.policy;
         let depth = state.queue.len();
@@ -165,7 +152,7 @@ impl Outbox {
             }
             if state.shedding || depth >= threshold || full {
                 state.shedding = true;
-                return (self.shed(state, counters), false);
+                return self.shed(state, counters);
             }
         }
         if policy.disconnect.is_some_and(|t| depth >= t) || (full && policy.disconnect.is_some()) {
@@ -175,10 +162,10 @@ impl Outbox {
             drop(state);
             self.doom.cancel();
             self.ready.notify_one();
-            return (Offer::Disconnected, false);
+            return Offer::Disconnected;
         }
         if full {
-            return (self.shed(state, counters), false);
+            return self.shed(state, counters);
         }
         state.bytes += line.len();
         state.queue.push_back(Entry {
@@ -197,14 +184,12 @@ impl Outbox {
                 tracing::warn!(depth = depth + 1, "recipient is lagging");
             }
         }
-        // Only the first line into an empty queue needs a wake-up: a writer with lines
-        // queued is awake already or owed a wake-up from that first line.
-        (Offer::Queued, depth == 0)
-    }
-
-    /// Wakes the writer (owed after [`Outbox::offer_deferred`] queued a first line).
-    pub fn wake(&self) {
-        self.ready.notify_one();
+        let was_empty = depth == 0;
+        drop(state);
+        if was_empty {
+            self.ready.notify_one();
+        }
+        Offer::Queued
     }
 
     fn shed(&self, mut state: MutexGuard<'_, State>, counters: &Counters) -> Offer {
@@ -341,6 +326,11 @@ impl Outbox {
             // notify_one stores a permit when no one waits, so a wake-up between the
             // check above and this await is not lost.
             self.ready.notified().await;
+            // Woken by a first line: let the tasks already runnable (fan-out from busy
+            // senders) run once before taking the batch, so a busy room is written in
+            // batches rather than line by line. One scheduler round at most; on an idle
+            // runtime this returns at once.
+            tokio::task::yield_now().await;
         }
     }
 

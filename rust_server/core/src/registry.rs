@@ -57,28 +57,19 @@ impl Registry {
     }
 
     /// Offers `envelope` to every member except `from`; returns how many queued it.
-    ///
-    /// Writers owed a wake-up are pushed onto `wakes`; the caller wakes them
-    /// ([`Outbox::wake`]) after a run of lines, before it waits or yields, so each writer
-    /// wakes once per run with a batch instead of once per line.
-    pub fn broadcast(&self, from: u64, envelope: &Bytes, wakes: &mut Vec<Arc<Outbox>>) -> usize {
+    pub fn broadcast(&self, from: u64, envelope: &Bytes) -> usize {
         let members = self.read();
         let mut queued = 0;
         for member in members.values() {
             if member.id == from {
                 continue;
             }
-            match member.outbox.offer_deferred(envelope, &member.counters) {
-                (Offer::Queued, wake) => {
-                    queued += 1;
-                    if wake {
-                        wakes.push(Arc::clone(&member.outbox));
-                    }
-                }
-                (Offer::Disconnected, _) => {
+            match member.outbox.offer(envelope, &member.counters) {
+                Offer::Queued => queued += 1,
+                Offer::Disconnected => {
                     tracing::warn!(conn = member.id, peer = %member.peer, "slow consumer disconnected");
                 }
-                (Offer::Shed | Offer::Closed, _) => {}
+                Offer::Shed | Offer::Closed => {}
             }
         }
         queued
