@@ -254,11 +254,25 @@ def start_python() -> RelayProcess:
     return RelayProcess("python", proc, addr, "line", metrics_port)
 
 
+def start_naive() -> RelayProcess:
+    """The naive asyncio relay of benchmarks/naive_relay.py (the Python relay's baseline)."""
+    proc = subprocess.Popen(
+        [python_for_relay(), str(ROOT / "benchmarks" / "naive_relay.py")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+    )  # fmt: skip
+    addr = proc.stdout.readline().strip()
+    if not addr:
+        raise RuntimeError(f"naive relay did not start: {proc.stderr.read()}")
+    return RelayProcess("naive", proc, addr, "line")
+
+
 def start_relay(kind: str, binaries: dict[str, Path]) -> RelayProcess:
     if kind == "nats":
         return start_nats()
     if kind == "python":
         return start_python()
+    if kind == "naive":
+        return start_naive()
     return start_native(kind, binaries[kind])
 
 
@@ -416,6 +430,11 @@ def targets(summary: dict, idle: dict) -> dict:
             out[f"idle memory at {count} <= 10 KiB"] = per_conn <= 10 * 1024
             if nats is not None:
                 out[f"idle memory at {count} <= nats"] = per_conn <= nats
+    for name in ("W1", "W2"):
+        python, naive = summary.get(name, {}).get("python"), summary.get(name, {}).get("naive")
+        if python and naive:
+            ratio = python["deliveries_per_sec"] / naive["deliveries_per_sec"]
+            out[f"{name} Python relay >= 3x naive asyncio relay ({ratio:.2f}x)"] = ratio >= 3
     w2, w6 = summary.get("W2", {}).get(native), summary.get("W6", {}).get(native)
     if w2 and w6:
         out["W6 throughput within 10% of W2"] = w6["deliveries_per_sec"] >= 0.9 * w2["deliveries_per_sec"]
@@ -477,6 +496,9 @@ def parse_args() -> argparse.Namespace:
         default=[],
         metavar="NAME=BINARY",
         help="another summoner-relay build to run in the same alternation",
+    )
+    parser.add_argument(
+        "--naive", action="store_true", help="also run the naive asyncio relay (the Python relay's baseline)"
     )
     parser.add_argument("--no-python", action="store_true", help="skip the Python relay")
     parser.add_argument("--out", type=Path, help="results file (default results/<date>-relay.json)")
@@ -553,6 +575,8 @@ def main() -> int:
         relays.append("python")
     else:
         notes.append("Python relay skipped: summoner_client.server.python_relay is not importable")
+    if args.naive:
+        relays.append("naive")
     table = QUICK if args.quick else WORKLOADS
     workloads = [table[name] for name in args.workloads.split(",") if name]
 
