@@ -27,8 +27,9 @@ from summoner_client import __version__
 from summoner_client.protocol.notices import Notice
 from summoner_client.server import RunningRelay
 from summoner_client.testing.plugin import ProbeFactory, RelayFactory
-from summoner_client.testing.probe import ProbeClient, expected_envelope
+from summoner_client.testing.probe import ProbeClient
 from summoner_client.testing.relays import Backend, wait_for_members, wait_for_stat
+from tests.conformance._exchange import play_c25_exchange
 
 pytestmark = pytest.mark.conformance
 
@@ -147,18 +148,7 @@ async def test_metrics_counts_the_exchange_of_c25_and_names_the_backend(
     relay_factory: RelayFactory, probe_factory: ProbeFactory, relay_backend: Backend
 ) -> None:
     relay = await relay_factory(METRICS_ON)
-    a, b, c = [await probe_factory(relay) for _ in range(3)]
-    await wait_for_members(relay, 3)
-    good = [f"line {n}" for n in range(10)]
-    lines = [text.encode() + b"\n" for text in good]
-    lines.insert(3, b"z" * 70_000 + b"\n")  # over max_line_bytes (65,536)
-    lines.insert(7, b"bad \xc3\x28 utf-8\n")
-    await a.send(b"".join(lines))
-    assert await a.next() == Notice.MESSAGE_TOO_LONG.line
-    assert await a.next() == Notice.INVALID_UTF8.line
-    for receiver in (b, c):
-        for text in good:
-            assert await receiver.next() == expected_envelope(a.local_addr, text)
+    await play_c25_exchange(relay, probe_factory)
     await wait_for_stat(relay, "deliveries_total", 20)
 
     response = await get(relay, "/metrics")
